@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# LUKS encryption done right in QEMU: a patch series over QEMU 10.0.x.
+# "make" sets up build/qemu (base + series as git commits) and builds the
+# patched tools into build/bin/; "make check" runs every test suite.
+
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+SRC := $(BUILD)/qemu
+BIN := $(BUILD)/bin
+APT_CONF := $(BUILD)/apt/apt.conf
+S := $(TOP)/scripts
+
+.PHONY: all apt deps tree reapply build check check-unit check-iotests \
+	check-project check-patches check-bisect series series-check demo \
+	bench-cipher clean
+
+all: build
+
+apt:
+	@$(S)/apt-setup.sh $(BUILD)/apt > /dev/null
+
+deps: apt
+	$(S)/deps.sh $(APT_CONF)
+
+# The work tree is made once; later edits happen in it (see README).
+tree: deps
+	@test -d $(SRC)/.git || \
+	    $(S)/setup-tree.sh "$$($(S)/fetch-base.sh $(APT_CONF))" \
+	        $(SRC) $(TOP)/patches
+
+# Throw the work tree away and make it again from patches/.
+reapply: deps
+	rm -rf $(SRC)
+	$(MAKE) tree
+
+build: tree
+	$(S)/build.sh $(SRC) main
+	$(S)/link-bin.sh $(SRC)/build $(BIN)
+
+check: build check-patches
+	$(S)/check.sh $(TOP)
+
+check-unit: build
+	$(S)/check.sh $(TOP) unit
+
+check-iotests: build
+	$(S)/check.sh $(TOP) luks qcow2 series
+
+check-project: build
+	$(S)/check.sh $(TOP) project
+
+check-patches: tree
+	$(S)/check-patches.sh $(SRC) $(TOP)/patches
+
+check-bisect: tree
+	$(S)/check-bisect.sh $(TOP)
+
+series: tree
+	$(S)/export-series.sh $(SRC) $(TOP)/patches
+
+series-check: tree
+	$(S)/check-series.sh $(SRC) $(TOP)/patches
+
+demo: build
+	$(S)/demo.sh $(BIN)
+
+bench-cipher: build
+	$(S)/bench-cipher.sh $(TOP)
+
+clean:
+	rm -rf $(BUILD)

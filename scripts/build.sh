@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Configure (when the options changed) and build one configuration of
+# the work tree.  CONFIG is "main" (the tools, the x86_64 emulator for the
+# iotests, rbd) or a crypto backend name ("nettle", "gcrypt", "gnutls") for
+# the small builds that only run the crypto unit tests under that backend.
+#   build.sh SRC CONFIG [NINJA_TARGET...]
+set -euo pipefail
+
+src=${1:?usage: build.sh SRC CONFIG [TARGET...]}
+config=${2:?}
+shift 2
+
+# ccache through Debian's compiler symlinks (configure names "cc")
+export PATH=/usr/lib/ccache:$PATH
+
+common=(--python=/usr/bin/python3 --without-default-features
+        --disable-docs --disable-fdt --disable-install-blobs)
+. "$(dirname "$0")/config.sh"
+
+case "$config" in
+main)
+    dir=$src/build
+    opts=(--target-list=x86_64-softmmu --enable-tools "--enable-$MAIN_CRYPTO"
+          --enable-rbd --enable-linux-aio)
+    ;;
+gnutls)
+    dir=$src/build-gnutls
+    opts=(--disable-system --disable-user --enable-tools --enable-gnutls)
+    ;;
+nettle|gcrypt)
+    dir=$src/build-$config
+    opts=(--disable-system --disable-user --enable-tools "--enable-$config")
+    ;;
+*)
+    echo "build.sh: unknown configuration $config" >&2
+    exit 1
+    ;;
+esac
+
+stamp="${common[*]} ${opts[*]}"
+if [ ! -e "$dir/build.ninja" ] || [ "$(cat "$dir/.luks-series-config" \
+        2>/dev/null)" != "$stamp" ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    (cd "$dir" && ../configure "${common[@]}" "${opts[@]}")
+    echo "$stamp" > "$dir/.luks-series-config"
+fi
+ninja -C "$dir" "$@"

@@ -1,0 +1,206 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Run every test suite of the series and print one result line per test,
+# a summary per suite and a last line "N passed, N failed".
+#   check.sh TOP [SUITE...]      SUITE: unit luks qcow2 series project
+#
+# Counting: a test passes or fails.  A test listed in tests/known-failures
+# passes only if it still fails the recorded way (its output matches the
+# recorded pattern); if it starts to pass, the list is stale and that
+# fails.  An iotest "not run" because it does not support the format or
+# protocol under test is not counted; "not run" for any other reason (a
+# missing program or feature) is a failure unless it is listed.
+set -uo pipefail
+
+top=${1:?usage: check.sh TOP [SUITE...]}
+shift
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(unit luks qcow2 series project)
+
+. "$top/scripts/config.sh"
+src=$top/build/qemu
+out=$top/build/check
+known=$top/tests/known-failures
+iotests=$src/build/tests/qemu-iotests
+rm -rf "$out"
+mkdir -p "$out"
+results=$out/results
+: > "$results"
+
+# known_entry SUITE TEST: print "outcome|pattern" of a listed test
+known_entry() {
+    awk -F' *[|] *' -v s="$1" -v t="$2" \
+        '!/^#/ && $1 == s && $2 == t { print $3 "|" $4; exit }' "$known"
+}
+
+# record SUITE TEST OUTCOME LOG: judge one test and log the verdict
+record() {
+    local suite=$1 test=$2 outcome=$3 log=$4 entry verdict note=
+    entry=$(known_entry "$suite" "$test")
+    if [ -z "$entry" ]; then
+        [ "$outcome" = pass ] && verdict=pass || verdict=fail
+    elif [ "$outcome" = "${entry%%|*}" ] &&
+         grep -qF -- "${entry#*|}" "$log" 2>/dev/null; then
+        verdict=pass
+        note=" (known $outcome, as recorded)"
+    else
+        verdict=fail
+        note=" (listed as known ${entry%%|*}, but: $outcome)"
+    fi
+    printf '%s %s %s\n' "$suite" "$test" "$verdict" >> "$results"
+    printf '  %-4s %s: %s%s\n' "$verdict" "$suite" "$test" "$outcome$note"
+}
+
+# run_unit_backend BACKEND: the crypto unit tests under one backend
+run_unit_backend() {
+    local b=$1 dir t log rc
+    if [ "$b" = "$MAIN_CRYPTO" ]; then
+        dir=$src/build
+    else
+        dir=$src/build-$b
+    fi
+    for t in "${CRYPTO_UNIT_TESTS[@]}"; do
+        log=$out/unit-$b-$t.log
+        if [ ! -x "$dir/tests/unit/test-crypto-$t" ]; then
+            # test-crypto-xts exists only with QEMU's private XTS
+            if ninja -C "$dir" -t targets all 2>/dev/null |
+                    grep -q "^tests/unit/test-crypto-$t:"; then
+                echo "not built" > "$log"
+                record "unit-$b" "test-crypto-$t" "not built" "$log"
+            fi
+            continue
+        fi
+        G_TEST_SLOW=1 timeout 900 "$dir/tests/unit/test-crypto-$t" \
+            > "$log" 2>&1
+        rc=$?
+        [ $rc -eq 0 ] && record "unit-$b" "test-crypto-$t" pass "$log" ||
+            record "unit-$b" "test-crypto-$t" "fail (exit $rc)" "$log"
+    done
+}
+
+suite_unit() {
+    local b targets=()
+    for t in "${CRYPTO_UNIT_TESTS[@]}"; do
+        targets+=("tests/unit/test-crypto-$t")
+    done
+    for b in "${CRYPTO_BACKENDS[@]}"; do
+        if [ "$b" != "$MAIN_CRYPTO" ]; then
+            # only the tests this configuration really defines
+            "$top/scripts/build.sh" "$src" "$b" > "$out/build-$b.log" 2>&1 \
+                -t targets all || true
+            local have=()
+            for t in "${targets[@]}"; do
+                grep -q "^$t:" "$out/build-$b.log" && have+=("$t")
+            done
+            if ! "$top/scripts/build.sh" "$src" "$b" "${have[@]}" \
+                    >> "$out/build-$b.log" 2>&1; then
+                record "unit-$b" build "fail" "$out/build-$b.log"
+                continue
+            fi
+        fi
+        run_unit_backend "$b"
+    done
+}
+
+# run_iotests SUITE FMT TEST...: ./check one format, judge each test
+run_iotests() {
+    local suite=$1 fmt=$2 log line t status dir reason
+    shift 2
+    local scratch=$out/$suite
+    local sock
+    sock=$(mktemp -d /tmp/luks-series-sock.XXXXXX)
+    log=$out/$suite.log
+    mkdir -p "$scratch"
+    (cd "$iotests" && TEST_DIR=$scratch SOCK_DIR=$sock \
+        ./check "-$fmt" "$@") > "$log" 2>&1
+    rm -rf "$sock"
+    tr '\r' '\n' < "$log" |
+        awk '$2 == "pass" || $2 == "fail" || ($2 == "not" && $3 == "run") {
+                 print $1, ($2 == "not" ? "notrun" : $2) }' |
+        sort -u |
+    while read -r t status; do
+        dir=$scratch/$fmt-file-$(basename "$t")
+        case $status in
+        notrun)
+            reason=$(cat "$dir/$(basename "$t").notrun" 2>/dev/null)
+            # the format or protocol does not apply: not a test of ours
+            if [[ $reason == "not suitable for this "* ]]; then
+                continue
+            fi
+            echo "$reason" > "$dir/notrun.log"
+            record "$suite" "$t" "not run" "$dir/notrun.log"
+            ;;
+        *)
+            record "$suite" "$t" "$status" "$dir/$(basename "$t").out.bad"
+            ;;
+        esac
+    done
+}
+
+suite_luks() {
+    # 149 (group sudo) needs sudo and dm-crypt; see tests/known-failures
+    run_iotests iotests-luks luks -x sudo
+}
+
+suite_qcow2() {
+    run_iotests iotests-qcow2-luks qcow2 "${QCOW2_LUKS_IOTESTS[@]}"
+}
+
+# iotests the series adds that the other suites do not run: under qcow2
+# (under luks they are already in the whole -luks run)
+suite_series() {
+    local t added=()
+    while read -r t; do
+        t=${t#tests/qemu-iotests/}
+        [[ " ${QCOW2_LUKS_IOTESTS[*]} " == *" $t "* ]] || added+=("$t")
+    done < <(git -C "$src" diff --name-only --diff-filter=A base..HEAD -- \
+             'tests/qemu-iotests/*.out' | sed 's/\.out$//')
+    if [ ${#added[@]} -gt 0 ]; then
+        run_iotests iotests-series qcow2 "${added[@]}"
+    fi
+}
+
+suite_project() {
+    local t log rc
+    for t in "$top"/tests/*/*.sh; do
+        [ -x "$t" ] || continue
+        log=$out/project-$(basename "$(dirname "$t")")-$(basename "$t").log
+        BIN=$top/build/bin "$t" > "$log" 2>&1
+        rc=$?
+        [ $rc -eq 0 ] && record project "${t#"$top"/}" pass "$log" ||
+            record project "${t#"$top"/}" "fail (exit $rc)" "$log"
+    done
+}
+
+for s in "${suites[@]}"; do
+    echo "== suite $s"
+    start=$SECONDS
+    "suite_$s"
+    echo "== suite $s: $(awk '$3 == "pass"' "$results" | wc -l) passed so" \
+         "far, $((SECONDS - start)) s"
+done
+
+# a listed known failure whose suite ran but which did not is stale
+while IFS='|' read -r s t _; do
+    s=$(echo "$s") t=$(echo "$t")
+    [[ -z $s || $s == '#'* ]] && continue
+    if grep -q "^$s " "$results" && ! grep -qF "$s $t " "$results"; then
+        record "$s" "$t" "listed in tests/known-failures, not run" /dev/null
+    fi
+done < "$known"
+
+echo "== summary"
+awk '{ n[$1 " " $3]++; s[$1] = 1 }
+     END { for (x in s) printf "  %-22s %d passed, %d failed\n", x,
+                                n[x " pass"], n[x " fail"] }' \
+    "$results" | sort
+passed=$(awk '$3 == "pass"' "$results" | wc -l)
+failed=$(awk '$3 == "fail"' "$results" | wc -l)
+if [ $failed -gt 0 ]; then
+    echo "failed:"
+    awk '$3 == "fail" { print "  " $1 " " $2 }' "$results"
+    echo "logs: $out"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Settings shared by the scripts (sourced, not run).
+
+# The crypto backend of build/bin/, chosen by benchmark (README).
+MAIN_CRYPTO=gnutls
+# Every crypto backend QEMU 10.0 supports; the unit tests run under each.
+CRYPTO_BACKENDS=(gnutls nettle gcrypt)
+# The crypto unit tests (tests/unit/test-crypto-*) that run without TLS.
+CRYPTO_UNIT_TESTS=(hash hmac cipher akcipher secret der ivgen afsplit
+                   block pbkdf xts)
+# iotests that cover LUKS inside qcow2 (encrypt.format=luks), plus 082,
+# whose golden output lists the qcow2 encrypt.* create/amend options.
+QCOW2_LUKS_IOTESTS=(082 087 178 188 189 198 206 263 284 293 295
+                    qcow2-encryption)

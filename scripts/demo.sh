@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# A short demonstration of the patched tools on local files.  Every
+# command is printed before it runs.
+set -euo pipefail
+
+bin=${1:?usage: demo.sh BIN}
+dir=$(mktemp -d /tmp/luks-demo.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+export PATH=$bin:$PATH
+
+run() {
+    echo
+    echo "\$ $*"
+    "$@"
+}
+
+say() {
+    echo
+    echo "### $*"
+}
+
+OLD=--object=secret,id=old,data=correct-horse
+NEW=--object=secret,id=new,data=battery-staple
+
+say "Create a 64 MiB LUKS volume protected by a password"
+run qemu-img create -f luks "$OLD" -o key-secret=old,iter-time=100 disk.luks 64M
+
+say "Write and read back through the encryption layer"
+run qemu-io "$OLD" --image-opts driver=luks,key-secret=old,file.filename=disk.luks \
+    -c "write -P 0x42 0 1M" -c "read -P 0x42 0 1M"
+
+say "On disk, past the 2 MiB header, the 0x42 bytes are ciphertext"
+run od -A d -t x1 -j $((2 * 1024 * 1024)) -N 32 disk.luks
+
+say "Change the password: add the new one, then remove the old one"
+run qemu-img amend "$OLD" "$NEW" --image-opts \
+    driver=luks,key-secret=old,file.filename=disk.luks \
+    -o state=active,new-secret=new,iter-time=100
+run qemu-img amend "$NEW" --image-opts \
+    driver=luks,key-secret=new,file.filename=disk.luks \
+    -o state=inactive,old-secret=old
+
+say "cryptsetup sees a standard LUKS1 volume with one active keyslot"
+run cryptsetup luksDump disk.luks
+say "The old password no longer opens it; the new one does"
+run qemu-io "$OLD" --image-opts driver=luks,key-secret=old,file.filename=disk.luks \
+    -c "read 0 4k" || true
+run qemu-io "$NEW" --image-opts driver=luks,key-secret=new,file.filename=disk.luks \
+    -c "read -P 0x42 0 1M"

@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# LUKS interop with Debian's cryptsetup, both ways: volumes made by the
+# patched qemu-img are read by cryptsetup (header, keyslots, and the
+# payload decrypted with the volume key cryptsetup recovers), and volumes
+# made by cryptsetup are used by the patched qemu tools.
+. "$(dirname "$0")/../lib.sh"
+
+SECTOR=$TESTS_DIR/interop/luks-sector.py
+printf pw-one > pw1
+printf pw-two > pw2
+printf pw-five > pw5
+S1=$(secret s1 pw-one)
+S2=$(secret s2 pw-two)
+S5=$(secret s5 pw-five)
+
+# cs_ok KEYFILE IMAGE [CRYPTSETUP_ARGS...]: the password opens the volume
+cs_ok() {
+    cryptsetup open -q --test-passphrase --key-file "$1" "${@:3}" "$2" ||
+        fail "cryptsetup rejects $1 on $2"
+}
+
+step "qemu-img create -f luks: cryptsetup reads the header"
+"$QEMU_IMG" create -q --object "$S1" -f luks \
+    -o key-secret=s1,iter-time=10 qemu.luks 16M
+cryptsetup luksDump qemu.luks > dump
+grep -q '^Version:[[:space:]]*1$' dump || fail "not LUKS1"
+grep -q '^Cipher name:[[:space:]]*aes$' dump || fail "cipher"
+grep -q '^Cipher mode:[[:space:]]*xts-plain64$' dump || fail "cipher mode"
+grep -q '^Hash spec:[[:space:]]*sha256$' dump || fail "hash"
+grep -q '^Key Slot 0: ENABLED' dump || fail "slot 0 not enabled"
+cs_ok pw1 qemu.luks
+expect_fail cryptsetup open -q --test-passphrase --key-file pw2 qemu.luks
+
+step "data written by qemu-io decrypts with cryptsetup's volume key"
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 qemu.luks)" "write -P 0x5a 0 64k"
+"$SECTOR" qemu.luks pw1 0 0x5a || fail "sector 0"
+"$SECTOR" qemu.luks pw1 127 0x5a || fail "sector 127"
+
+step "qemu-img amend adds a keyslot: cryptsetup opens it"
+"$QEMU_IMG" amend -q --object "$S1" --object "$S2" --image-opts \
+    "$(luks_opts s1 qemu.luks)" \
+    -o state=active,new-secret=s2,keyslot=3,iter-time=10
+cryptsetup luksDump qemu.luks | grep -q '^Key Slot 3: ENABLED' ||
+    fail "slot 3 not enabled"
+cs_ok pw2 qemu.luks --key-slot 3
+
+step "qemu-img amend erases a keyslot: cryptsetup rejects it"
+"$QEMU_IMG" amend -q --object "$S2" --image-opts \
+    "$(luks_opts s2 qemu.luks)" -o state=inactive,keyslot=0
+cryptsetup luksDump qemu.luks | grep -q '^Key Slot 0: DISABLED' ||
+    fail "slot 0 not disabled"
+expect_fail cryptsetup open -q --test-passphrase --key-file pw1 qemu.luks
+"$SECTOR" qemu.luks pw2 0 0x5a || fail "volume key changed"
+
+step "qemu-img detached header: cryptsetup opens it with --header"
+"$QEMU_IMG" create -q --object "$S1" -f luks \
+    -o key-secret=s1,iter-time=10,detached-header=true qemu.hdr
+"$QEMU_IMG" create -q -f raw qemu.data 16M
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 qemu.data qemu.hdr)" \
+    "write -P 0xa5 0 4k"
+cryptsetup luksDump qemu.hdr | grep -q '^Payload offset:[[:space:]]*0$' ||
+    fail "detached header has a payload offset"
+cs_ok pw1 qemu.data --header qemu.hdr
+"$SECTOR" qemu.data pw1 7 0xa5 qemu.hdr || fail "detached sector 7"
+
+step "cryptsetup luksFormat (LUKS1): the patched tools use it"
+truncate -s 16M cs.luks
+cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 \
+    --key-file pw1 cs.luks
+cryptsetup luksAddKey -q --pbkdf-force-iterations 1000 --key-slot 5 \
+    --key-file pw1 cs.luks pw5
+"$QEMU_IMG" info --object "$S1" --image-opts "$(luks_opts s1 cs.luks)" \
+    > info
+grep -q '^file format: luks$' info || fail "qemu-img info: not luks"
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 cs.luks)" "write -P 0x3c 1M 64k"
+qio "$QEMU_IO" "$S5" "$(luks_opts s5 cs.luks)" "read -P 0x3c 1M 64k"
+"$SECTOR" cs.luks pw5 2048 0x3c || fail "cryptsetup volume: sector 2048"
+
+step "cryptsetup detached header: the patched tools use it"
+truncate -s 4M cs.hdr
+truncate -s 16M cs.data
+cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 \
+    --key-file pw1 --header cs.hdr cs.data
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 cs.data cs.hdr)" "write -P 0x77 0 8k"
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 cs.data cs.hdr)" "read -P 0x77 0 8k"
+"$SECTOR" cs.data pw1 15 0x77 cs.hdr || fail "cryptsetup detached: sector 15"
+
+echo "cryptsetup interop: all checks passed"
