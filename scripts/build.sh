@@ -22,8 +22,9 @@ common=(--python=/usr/bin/python3 --without-default-features
 case "$config" in
 main)
     dir=$src/build
+    # bochs and libssh only so that iotests 082, 113 and 162 can run
     opts=(--target-list=x86_64-softmmu --enable-tools "--enable-$MAIN_CRYPTO"
-          --enable-rbd --enable-linux-aio)
+          --enable-rbd --enable-linux-aio --enable-bochs --enable-libssh)
     ;;
 gnutls)
     dir=$src/build-gnutls

@@ -13,7 +13,11 @@ export PATH=$bin:$PATH
 
 run() {
     echo
-    echo "\$ $*"
+    local a line=\$
+    for a in "$@"; do
+        [[ $a == *' '* ]] && line+=" '$a'" || line+=" $a"
+    done
+    echo "$line"
     "$@"
 }
 
@@ -22,8 +26,11 @@ say() {
     echo "### $*"
 }
 
-OLD=--object=secret,id=old,data=correct-horse
-NEW=--object=secret,id=new,data=battery-staple
+# Passwords reach QEMU only through secret objects, here from files.
+printf correct-horse > old.pw
+printf battery-staple > new.pw
+OLD=--object=secret,id=old,file=old.pw
+NEW=--object=secret,id=new,file=new.pw
 
 say "Create a 64 MiB LUKS volume protected by a password"
 run qemu-img create -f luks "$OLD" -o key-secret=old,iter-time=100 disk.luks 64M
@@ -32,14 +39,14 @@ say "Write and read back through the encryption layer"
 run qemu-io "$OLD" --image-opts driver=luks,key-secret=old,file.filename=disk.luks \
     -c "write -P 0x42 0 1M" -c "read -P 0x42 0 1M"
 
-say "On disk, past the 2 MiB header, the 0x42 bytes are ciphertext"
+say "On disk, 2 MiB in (inside the payload), the 0x42 bytes are ciphertext"
 run od -A d -t x1 -j $((2 * 1024 * 1024)) -N 32 disk.luks
 
 say "Change the password: add the new one, then remove the old one"
 run qemu-img amend "$OLD" "$NEW" --image-opts \
     driver=luks,key-secret=old,file.filename=disk.luks \
     -o state=active,new-secret=new,iter-time=100
-run qemu-img amend "$NEW" --image-opts \
+run qemu-img amend "$OLD" "$NEW" --image-opts \
     driver=luks,key-secret=new,file.filename=disk.luks \
     -o state=inactive,old-secret=old
 

@@ -3,21 +3,20 @@
 #
 # Make the built tools reachable under BIN, and give the build tree's
 # emulator the firmware the pc machine needs (the +ds tarball has none):
-# SeaBIOS from Debian's seabios package, the option ROMs built from
+# SeaBIOS and VGA BIOSes from Debian's seabios package, the option ROMs built from
 # the tree's own pc-bios/optionrom.
 set -euo pipefail
 
 build=${1:?usage: link-bin.sh BUILD_DIR BIN}
 bin=${2:?}
 
-make -s -C "$build" pc-bios/optionrom/all
+make -s -C "$build" pc-bios/optionrom/all > /dev/null
 datadir=$(find "$build/qemu-bundle" -type d -path '*/share/qemu' | head -n 1)
 if [ -z "$datadir" ]; then
     datadir=$build/qemu-bundle/usr/local/share/qemu
 fi
 mkdir -p "$datadir"
-for f in /usr/share/seabios/bios.bin /usr/share/seabios/bios-256k.bin \
-         "$build"/pc-bios/optionrom/*.bin; do
+for f in /usr/share/seabios/*.bin "$build"/pc-bios/optionrom/*.bin; do
     ln -sf "$f" "$datadir/"
 done
 

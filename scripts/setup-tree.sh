@@ -32,6 +32,8 @@ git init -q -b master
 git config user.name "${GIT_AUTHOR_NAME:-LUKS series}"
 git config user.email "${GIT_AUTHOR_EMAIL:-luks-series@localhost}"
 git config core.abbrev 12
+# the per-backend builds of scripts/build.sh (/build/ is QEMU's own)
+echo '/build-*/' >> .git/info/exclude
 git add -A -f .
 GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" \
 GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
