@@ -145,6 +145,11 @@ run_iotests() {
             ;;
         esac
     done
+    # ./check itself failed (bad arguments, missing binary...)
+    if ! grep -q "^$suite " "$results" &&
+       ! grep -q "^Passed all\|^Failed [0-9]* of" "$log"; then
+        record "$suite" ./check "did not run: $(tail -n 1 "$log")" "$log"
+    fi
 }
 
 suite_luks() {
@@ -158,9 +163,10 @@ suite_qcow2() {
 # iotests the series adds that the other suites do not run: under qcow2
 # (under luks they are already in the whole -luks run)
 suite_series() {
-    local t added=()
+    local t
+    local added=()
     while read -r t; do
-        t=${t#tests/qemu-iotests/}
+        t=$(basename "$t")
         [[ " ${QCOW2_LUKS_IOTESTS[*]} " == *" $t "* ]] || added+=("$t")
     done < <(git -C "$src" diff --name-only --diff-filter=A base..HEAD -- \
              'tests/qemu-iotests/*.out' | sed 's/\.out$//')

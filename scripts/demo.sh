@@ -57,3 +57,10 @@ run qemu-io "$OLD" --image-opts driver=luks,key-secret=old,file.filename=disk.lu
     -c "read 0 4k" || true
 run qemu-io "$NEW" --image-opts driver=luks,key-secret=new,file.filename=disk.luks \
     -c "read -P 0x42 0 1M"
+
+say "Before deleting the volume, destroy its keys: no password needed"
+run qemu-img erase disk.luks
+say "Every keyslot is now disabled: nothing can unlock the data"
+run cryptsetup luksDump disk.luks
+run qemu-io "$NEW" --image-opts driver=luks,key-secret=new,file.filename=disk.luks \
+    -c "read 0 4k" || true

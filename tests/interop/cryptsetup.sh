@@ -87,4 +87,33 @@ qio "$QEMU_IO" "$S1" "$(luks_opts s1 cs.data cs.hdr)" "write -P 0x77 0 8k"
 qio "$QEMU_IO" "$S1" "$(luks_opts s1 cs.data cs.hdr)" "read -P 0x77 0 8k"
 "$SECTOR" cs.data pw1 15 0x77 cs.hdr || fail "cryptsetup detached: sector 15"
 
+# cs_all_disabled IMAGE [CRYPTSETUP_ARGS...]: luksDump shows no keyslot
+cs_all_disabled() {
+    [ "$(cryptsetup luksDump "${@:2}" "$1" | grep -c ': DISABLED$')" = 8 ] ||
+        fail "not every keyslot of $1 is disabled"
+}
+
+step "qemu-img erase: cryptsetup sees every keyslot disabled"
+"$QEMU_IMG" erase -q qemu.luks
+cs_all_disabled qemu.luks
+expect_fail cryptsetup open -q --test-passphrase --key-file pw2 qemu.luks
+
+step "qemu-img erase of a cryptsetup volume with two passwords"
+"$QEMU_IMG" erase -q cs.luks
+cs_all_disabled cs.luks
+for pw in pw1 pw5; do
+    expect_fail cryptsetup open -q --test-passphrase --key-file $pw cs.luks
+done
+
+step "qemu-img erase of a cryptsetup detached header"
+"$QEMU_IMG" erase -q --image-opts \
+    "driver=luks,file.filename=cs.data,header.filename=cs.hdr"
+cs_all_disabled cs.hdr
+expect_fail cryptsetup open -q --test-passphrase --key-file pw1 \
+    --header cs.hdr cs.data
+
+step "qemu-img erase --mode header: cryptsetup no longer sees LUKS"
+"$QEMU_IMG" erase -q --mode header qemu.luks
+expect_fail cryptsetup isLuks qemu.luks
+
 echo "cryptsetup interop: all checks passed"

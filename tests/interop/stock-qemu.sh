@@ -75,4 +75,15 @@ qio "$STOCK_QEMU_IO" "$S1" "$(luks_opts s1 d.data d.hdr)" \
     "write -P 0x55 64k 64k"
 qio "$QEMU_IO" "$S1" "$(luks_opts s1 d.data d.hdr)" "read -P 0x55 64k 64k"
 
+step "erased by patched qemu-img: stock qemu sees no usable keyslot"
+for img in luks.img k.luks; do
+    "$QEMU_IMG" erase -q "$img"
+    expect_fail "$STOCK_QEMU_IO" --object "$S1" --object "$S2" \
+        --image-opts "$(luks_opts s1 "$img")" -c "read 0 4k"
+    expect_fail "$STOCK_QEMU_IO" --object "$S2" \
+        --image-opts "$(luks_opts s2 "$img")" -c "read 0 4k"
+    [ "$("$STOCK_QEMU_IMG" info "$img" | grep -c 'active: false')" = 8 ] ||
+        fail "stock qemu-img info: not every keyslot of $img inactive"
+done
+
 echo "stock qemu interop: all checks passed"
