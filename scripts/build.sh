@@ -12,8 +12,10 @@ src=${1:?usage: build.sh SRC CONFIG [TARGET...]}
 config=${2:?}
 shift 2
 
-# ccache through Debian's compiler symlinks (configure names "cc")
+# ccache through Debian's compiler symlinks (configure names "cc"),
+# sharing hits between clones in other directories (CI, worktrees)
 export PATH=/usr/lib/ccache:$PATH
+export CCACHE_BASEDIR=$src CCACHE_NOHASHDIR=true
 
 common=(--python=/usr/bin/python3 --without-default-features
         --disable-docs --disable-fdt --disable-install-blobs)
@@ -22,9 +24,11 @@ common=(--python=/usr/bin/python3 --without-default-features
 case "$config" in
 main)
     dir=$src/build
-    # bochs and libssh only so that iotests 082, 113 and 162 can run
+    # gnutls for TLS whatever does the ciphers; bochs and libssh only so
+    # that iotests 082, 113 and 162 can run
     opts=(--target-list=x86_64-softmmu --enable-tools "--enable-$MAIN_CRYPTO"
-          --enable-rbd --enable-linux-aio --enable-bochs --enable-libssh)
+          --enable-gnutls --enable-rbd --enable-linux-aio --enable-bochs
+          --enable-libssh)
     ;;
 gnutls)
     dir=$src/build-gnutls

@@ -2,7 +2,7 @@
 # Settings shared by the scripts (sourced, not run).
 
 # The crypto backend of build/bin/, chosen by benchmark (README).
-MAIN_CRYPTO=gnutls
+MAIN_CRYPTO=gcrypt
 # Every crypto backend QEMU 10.0 supports; the unit tests run under each.
 CRYPTO_BACKENDS=(gnutls nettle gcrypt)
 # The crypto unit tests (tests/unit/test-crypto-*) that run without TLS.
