@@ -42,13 +42,11 @@ run qemu-io "$OLD" --image-opts driver=luks,key-secret=old,file.filename=disk.lu
 say "On disk, 2 MiB in (inside the payload), the 0x42 bytes are ciphertext"
 run od -A d -t x1 -j $((2 * 1024 * 1024)) -N 32 disk.luks
 
-say "Change the password: add the new one, then remove the old one"
+say "Change the password in one step: the new keyslot is written and"
+echo "### checked before the old one is erased (blockdev-keyslot-replace in QMP)"
 run qemu-img amend "$OLD" "$NEW" --image-opts \
     driver=luks,key-secret=old,file.filename=disk.luks \
-    -o state=active,new-secret=new,iter-time=100
-run qemu-img amend "$OLD" "$NEW" --image-opts \
-    driver=luks,key-secret=new,file.filename=disk.luks \
-    -o state=inactive,old-secret=old
+    -o state=active,new-secret=new,old-secret=old,iter-time=100
 
 say "cryptsetup sees a standard LUKS1 volume with one active keyslot"
 run cryptsetup luksDump disk.luks

@@ -87,6 +87,36 @@ qio "$QEMU_IO" "$S1" "$(luks_opts s1 cs.data cs.hdr)" "write -P 0x77 0 8k"
 qio "$QEMU_IO" "$S1" "$(luks_opts s1 cs.data cs.hdr)" "read -P 0x77 0 8k"
 "$SECTOR" cs.data pw1 15 0x77 cs.hdr || fail "cryptsetup detached: sector 15"
 
+step "qemu-img amend replaces a password: cryptsetup sees the change"
+"$QEMU_IMG" amend -q --object "$S2" --object "$S5" --image-opts \
+    "$(luks_opts s2 qemu.luks)" \
+    -o state=active,new-secret=s5,old-secret=s2,iter-time=10
+cryptsetup luksDump qemu.luks | grep -q '^Key Slot 3: DISABLED' ||
+    fail "replaced slot 3 not disabled"
+cs_ok pw5 qemu.luks
+expect_fail cryptsetup open -q --test-passphrase --key-file pw2 qemu.luks
+"$SECTOR" qemu.luks pw5 0 0x5a || fail "volume key changed by replace"
+
+step "a password cryptsetup luksAddKey added: qemu-img amend removes it"
+cryptsetup luksAddKey -q --pbkdf-force-iterations 1000 --key-slot 6 \
+    --key-file pw5 qemu.luks pw1
+cs_ok pw1 qemu.luks --key-slot 6
+"$QEMU_IMG" amend -q --object "$S1" --object "$S5" --image-opts \
+    "$(luks_opts s5 qemu.luks)" -o state=inactive,old-secret=s1
+cryptsetup luksDump qemu.luks | grep -q '^Key Slot 6: DISABLED' ||
+    fail "slot 6 not disabled"
+expect_fail cryptsetup open -q --test-passphrase --key-file pw1 qemu.luks
+cs_ok pw5 qemu.luks
+
+step "a password qemu-img amend added: cryptsetup luksKillSlot removes it"
+"$QEMU_IMG" amend -q --object "$S5" --object "$S2" --image-opts \
+    "$(luks_opts s5 qemu.luks)" \
+    -o state=active,new-secret=s2,keyslot=7,iter-time=10
+cryptsetup luksKillSlot -q --key-file pw5 qemu.luks 7
+expect_fail "$QEMU_IO" --object "$S2" --image-opts "$(luks_opts s2 qemu.luks)" \
+    -c "read 0 4k"
+qio "$QEMU_IO" "$S5" "$(luks_opts s5 qemu.luks)" "read -P 0x5a 0 64k"
+
 # cs_all_disabled IMAGE [CRYPTSETUP_ARGS...]: luksDump shows no keyslot
 cs_all_disabled() {
     [ "$(cryptsetup luksDump "${@:2}" "$1" | grep -c ': DISABLED$')" = 8 ] ||
@@ -96,7 +126,7 @@ cs_all_disabled() {
 step "qemu-img erase: cryptsetup sees every keyslot disabled"
 "$QEMU_IMG" erase -q qemu.luks
 cs_all_disabled qemu.luks
-expect_fail cryptsetup open -q --test-passphrase --key-file pw2 qemu.luks
+expect_fail cryptsetup open -q --test-passphrase --key-file pw5 qemu.luks
 
 step "qemu-img erase of a cryptsetup volume with two passwords"
 "$QEMU_IMG" erase -q cs.luks

@@ -61,6 +61,14 @@ expect_fail "$QEMU_IO" --object "$S1" --image-opts "$(luks_opts s1 k.luks)" \
     -c "read 0 4k"
 qio "$QEMU_IO" "$S2" "$(luks_opts s2 k.luks)" "read -P 0x33 0 4k"
 
+step "password replaced by patched qemu-img amend: stock qemu-io agrees"
+"$QEMU_IMG" amend -q --object "$S1" --object "$S2" --image-opts \
+    "$(luks_opts s2 k.luks)" \
+    -o state=active,new-secret=s1,old-secret=s2,iter-time=10
+qio "$STOCK_QEMU_IO" "$S1" "$(luks_opts s1 k.luks)" "read -P 0x33 0 4k"
+expect_fail "$STOCK_QEMU_IO" --object "$S2" --image-opts \
+    "$(luks_opts s2 k.luks)" -c "read 0 4k"
+
 # Debian's qemu-img rejects detached-header=true (its qemu-img-options
 # patch), so the detached header is made by the patched tool; both sides
 # then use it.
