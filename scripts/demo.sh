@@ -62,3 +62,15 @@ say "Every keyslot is now disabled: nothing can unlock the data"
 run cryptsetup luksDump disk.luks
 run qemu-io "$NEW" --image-opts driver=luks,key-secret=new,file.filename=disk.luks \
     -c "read 0 4k" || true
+
+say "Put LUKS on a volume that exists already: here an NBD export"
+truncate -s 64M export.img
+qemu-nbd -t -k "$dir/nbd.sock" -f raw export.img &
+nbd=$!
+trap 'kill $nbd 2>/dev/null || true; rm -rf "$dir"' EXIT
+while [ ! -S "$dir/nbd.sock" ]; do sleep 0.1; done
+run qemu-img format "$NEW" -f luks -o key-secret=new,iter-time=100 \
+    "nbd+unix:///?socket=$dir/nbd.sock"
+say "Formatting it again is refused: it holds LUKS now"
+run qemu-img format "$NEW" -f luks -o key-secret=new \
+    "nbd+unix:///?socket=$dir/nbd.sock" || true

@@ -117,6 +117,20 @@ expect_fail "$QEMU_IO" --object "$S2" --image-opts "$(luks_opts s2 qemu.luks)" \
     -c "read 0 4k"
 qio "$QEMU_IO" "$S5" "$(luks_opts s5 qemu.luks)" "read -P 0x5a 0 64k"
 
+step "qemu-img format onto an existing file: cryptsetup opens it"
+truncate -s 32M fmt.img
+"$QEMU_IMG" format -q --object "$S1" -f luks -o key-secret=s1,iter-time=10 \
+    fmt.img
+[ "$(stat -c %s fmt.img)" = $((32 * 1024 * 1024)) ] || fail "resized"
+cs_ok pw1 fmt.img
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 fmt.img)" "write -P 0x6b 0 64k"
+"$SECTOR" fmt.img pw1 3 0x6b || fail "formatted volume: sector 3"
+
+step "qemu-img format refuses a cryptsetup volume without --force"
+expect_fail "$QEMU_IMG" format --object "$S1" -f luks -o key-secret=s1 \
+    cs.luks
+cs_ok pw5 cs.luks
+
 # cs_all_disabled IMAGE [CRYPTSETUP_ARGS...]: luksDump shows no keyslot
 cs_all_disabled() {
     [ "$(cryptsetup luksDump "${@:2}" "$1" | grep -c ': DISABLED$')" = 8 ] ||
