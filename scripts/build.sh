@@ -3,7 +3,7 @@
 #
 # Configure (when the options changed) and build one configuration of
 # the work tree.  CONFIG is "main" (the tools, the x86_64 emulator for the
-# iotests, rbd) or a crypto backend name ("nettle", "gcrypt", "gnutls") for
+# iotests, rbd, iscsi) or a crypto backend name ("nettle", "gcrypt", "gnutls") for
 # the small builds that only run the crypto unit tests under that backend.
 #   build.sh SRC CONFIG [NINJA_TARGET...]
 set -euo pipefail
@@ -27,8 +27,8 @@ main)
     # gnutls for TLS whatever does the ciphers; bochs and libssh only so
     # that iotests 082, 113 and 162 can run
     opts=(--target-list=x86_64-softmmu --enable-tools "--enable-$MAIN_CRYPTO"
-          --enable-gnutls --enable-rbd --enable-linux-aio --enable-bochs
-          --enable-libssh)
+          --enable-gnutls --enable-rbd --enable-libiscsi --enable-linux-aio
+          --enable-bochs --enable-libssh)
     ;;
 gnutls)
     dir=$src/build-gnutls

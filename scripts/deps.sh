@@ -12,12 +12,13 @@ pkgs=(
     # build
     build-essential gcc-multilib ccache ninja-build pkg-config python3-venv flex bison
     git xz-utils libglib2.0-dev libpixman-1-dev zlib1g-dev libaio-dev
-    libgnutls28-dev nettle-dev libgcrypt20-dev librbd-dev libssh-dev
+    libgnutls28-dev nettle-dev libgcrypt20-dev librbd-dev libiscsi-dev libssh-dev
     # system emulator firmware for the iotests (pc machine, qtest)
     seabios
     # tests: iotests helpers, interop and backend peers
     bzip2 socat file gnutls-bin cryptsetup-bin nbdkit qemu-block-extra
     python3-cryptography python3-libnbd pylint python3-mypy
+    ceph-mon ceph-osd ceph-common tgt libiscsi-bin
 )
 backports=(meson qemu-utils)
 
