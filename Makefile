@@ -45,7 +45,7 @@ check-unit: build
 	$(S)/check.sh $(TOP) unit
 
 check-iotests: build
-	$(S)/check.sh $(TOP) luks qcow2 series
+	$(S)/check.sh $(TOP) luks qcow2 series mirror
 
 check-project: build
 	$(S)/check.sh $(TOP) project

@@ -3,7 +3,7 @@
 #
 # Run every test suite of the series and print one result line per test,
 # a summary per suite and a last line "N passed, N failed".
-#   check.sh TOP [SUITE...]      SUITE: unit luks qcow2 series project
+#   check.sh TOP [SUITE...]      SUITE: unit luks qcow2 series mirror project
 #
 # Counting: a test passes or fails.  A test listed in tests/known-failures
 # passes only if it still fails the recorded way (its output matches the
@@ -16,7 +16,7 @@ set -uo pipefail
 top=${1:?usage: check.sh TOP [SUITE...]}
 shift
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit luks qcow2 series project)
+[ ${#suites[@]} -gt 0 ] || suites=(unit luks qcow2 series mirror project)
 
 . "$top/scripts/config.sh"
 src=$top/build/qemu
@@ -173,6 +173,11 @@ suite_series() {
     if [ ${#added[@]} -gt 0 ]; then
         run_iotests iotests-series qcow2 "${added[@]}"
     fi
+}
+
+suite_mirror() {
+    run_iotests iotests-mirror-qcow2 qcow2 "${MIRROR_IOTESTS[@]}"
+    run_iotests iotests-mirror-raw raw "${MIRROR_IOTESTS[@]}"
 }
 
 suite_project() {

@@ -12,3 +12,7 @@ CRYPTO_UNIT_TESTS=(hash hmac cipher akcipher secret der ivgen afsplit
 # whose golden output lists the qcow2 encrypt.* create/amend options.
 QCOW2_LUKS_IOTESTS=(082 087 178 188 189 198 206 263 284 293 295
                     qcow2-encryption)
+# Upstream iotests that run drive-mirror or drive-backup, whose target
+# creation the series changes; run under qcow2 and raw.
+MIRROR_IOTESTS=(041 055 056 109 124 132 151 152 155 218
+                mirror-change-copy-mode mirror-top-perms)

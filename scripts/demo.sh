@@ -74,3 +74,28 @@ run qemu-img format "$NEW" -f luks -o key-secret=new,iter-time=100 \
 say "Formatting it again is refused: it holds LUKS now"
 run qemu-img format "$NEW" -f luks -o key-secret=new \
     "nbd+unix:///?socket=$dir/nbd.sock" || true
+kill $nbd
+
+say "Encrypt a running plaintext disk online: drive-mirror to a LUKS"
+echo "### target, then complete the job; the disk now writes ciphertext"
+run qemu-img create -q -f raw plain.img 64M
+run qemu-io -f raw plain.img -c "write -P 0x42 0 1M"
+qemu-storage-daemon "$NEW" --blockdev driver=file,filename=plain.img,node-name=disk0 \
+    --chardev socket,id=qmp,path="$dir/qmp.sock",server=on,wait=off \
+    --monitor chardev=qmp &
+qsd=$!
+trap 'kill $qsd 2>/dev/null || true; rm -rf "$dir"' EXIT
+while [ ! -S "$dir/qmp.sock" ]; do sleep 0.1; done
+"$(dirname "$0")/qmp.py" "$dir/qmp.sock" \
+    '{"execute": "drive-mirror", "until": "BLOCK_JOB_READY", "arguments":
+      {"job-id": "job0", "device": "disk0", "target": "disk0.luks",
+       "format": "luks", "sync": "full",
+       "encrypt": {"key-secret": "new", "iter-time": 100}}}' \
+    '{"execute": "block-job-complete", "until": "BLOCK_JOB_COMPLETED",
+      "arguments": {"device": "job0"}}' \
+    '{"execute": "quit"}'
+wait $qsd
+say "The copy is LUKS, opened by the new password, with the disk's data"
+run qemu-img info disk0.luks
+run qemu-io "$NEW" --image-opts driver=luks,key-secret=new,file.filename=disk0.luks \
+    -c "read -P 0x42 0 1M"
