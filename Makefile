@@ -13,7 +13,7 @@ S := $(TOP)/scripts
 
 .PHONY: all apt deps tree reapply build check check-unit check-iotests \
 	check-project check-patches check-bisect series series-check demo \
-	bench-cipher clean
+	bench-cipher bench-mirror clean
 
 all: build
 
@@ -67,6 +67,9 @@ demo: build
 
 bench-cipher: build
 	$(S)/bench-cipher.sh $(TOP)
+
+bench-mirror: build
+	$(S)/bench-mirror.sh $(BIN)
 
 clean:
 	rm -rf $(BUILD)

@@ -30,7 +30,6 @@ def main() -> None:
         qmp.flush()
         while True:
             msg = json.loads(qmp.readline())
-            msg.pop('timestamp', None)
             print('<-', json.dumps(msg))
             if 'error' in msg:
                 sys.exit(1)
