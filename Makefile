@@ -11,8 +11,9 @@ BIN := $(BUILD)/bin
 APT_CONF := $(BUILD)/apt/apt.conf
 S := $(TOP)/scripts
 
-.PHONY: all apt deps tree reapply build check check-unit check-iotests \
-	check-project check-patches check-bisect series series-check demo \
+.PHONY: all apt deps tree reapply build check check-full check-unit \
+	check-iotests check-project check-patches check-bisect series \
+	series-check demo fuzz \
 	bench bench-cipher bench-mirror clean
 
 all: build
@@ -40,6 +41,17 @@ build: tree
 
 check: build check-patches
 	$(S)/check.sh $(TOP)
+
+# check, plus the -luks iotests with the ASan/UBSan tools (not in CI's
+# time budget)
+check-full: build check-patches
+	$(S)/check.sh $(TOP) unit luks qcow2 series mirror sanitizers \
+	    project asan_iotests
+
+# libFuzzer over the LUKS header code for FUZZ_SECONDS (default 600)
+FUZZ_SECONDS ?= 600
+fuzz: build
+	$(S)/fuzz.sh $(TOP) $(FUZZ_SECONDS)
 
 check-unit: build
 	$(S)/check.sh $(TOP) unit

@@ -7,7 +7,7 @@
 # alone (AES-256-XTS) per backend.  Prints medians and ratios.
 #   bench.sh TOP
 # Environment: BENCH_BACKENDS (default: MAIN_CRYPTO and nettle, which
-# Debian builds QEMU with), BENCH_RUNS (default 3), BENCH_DISK_DIR
+# Debian builds QEMU with), BENCH_RUNS (default 5), BENCH_DISK_DIR
 # (default TOP/build/bench).  The cipher alone is measured for every
 # backend.
 #
@@ -20,7 +20,7 @@ top=${1:?usage: bench.sh TOP}
 . "$top/scripts/config.sh"
 src=$top/build/qemu
 base=$top/build/base
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 read -r -a backends <<< "${BENCH_BACKENDS:-$MAIN_CRYPTO nettle}"
 disk_dir=${BENCH_DISK_DIR:-$top/build/bench}
 shm_dir=$(mktemp -d /dev/shm/luks-bench.XXXXXX)

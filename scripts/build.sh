@@ -3,8 +3,9 @@
 #
 # Configure (when the options changed) and build one configuration of
 # the work tree.  CONFIG is "main" (the tools, the x86_64 emulator for the
-# iotests, rbd, iscsi) or a crypto backend name ("nettle", "gcrypt", "gnutls") for
-# the small builds that only run the crypto unit tests under that backend.
+# iotests, rbd, iscsi), "asan" (clang, sanitizers, fuzzer; tools only) or
+# a crypto backend name ("nettle", "gcrypt", "gnutls") for the small
+# builds that only run the crypto unit tests under that backend.
 #   build.sh SRC CONFIG [NINJA_TARGET...]
 set -euo pipefail
 
@@ -33,6 +34,16 @@ main)
 gnutls)
     dir=$src/build-gnutls
     opts=(--disable-system --disable-user --enable-tools --enable-gnutls)
+    ;;
+asan)
+    dir=$src/build-asan
+    # clang, ASan and UBSan, and libFuzzer instrumentation: the LUKS
+    # header fuzzer and sanitizer runs of the tools and crypto unit
+    # tests; clang also checks -Wthread-safety, and warnings are errors
+    opts=(--cc=clang --cxx=clang++ --enable-asan --enable-ubsan --enable-werror
+          --disable-system --disable-user --enable-tools
+          "--enable-$MAIN_CRYPTO" --extra-cflags=-fsanitize=fuzzer-no-link
+          --extra-ldflags=-fsanitize=fuzzer-no-link)
     ;;
 nettle|gcrypt)
     dir=$src/build-$config

@@ -3,7 +3,9 @@
 #
 # Run every test suite of the series and print one result line per test,
 # a summary per suite and a last line "N passed, N failed".
-#   check.sh TOP [SUITE...]      SUITE: unit luks qcow2 series mirror project
+#   check.sh TOP [SUITE...]
+# SUITE: unit luks qcow2 series mirror sanitizers project (the default
+# list, "make check"), asan_iotests (added by "make check-full")
 #
 # Counting: a test passes or fails.  A test listed in tests/known-failures
 # passes only if it still fails the recorded way (its output matches the
@@ -16,7 +18,8 @@ set -uo pipefail
 top=${1:?usage: check.sh TOP [SUITE...]}
 shift
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit luks qcow2 series mirror project)
+[ ${#suites[@]} -gt 0 ] ||
+    suites=(unit luks qcow2 series mirror sanitizers project)
 
 . "$top/scripts/config.sh"
 src=$top/build/qemu
@@ -80,22 +83,26 @@ run_unit_backend() {
     done
 }
 
-suite_unit() {
-    local b t targets=() have
+# build_unit_tests CONFIG [TARGET...]: build the crypto unit tests that
+# CONFIG defines (test-crypto-xts is optional), and TARGETs
+build_unit_tests() {
+    local config=$1 log=$out/build-$1.log t have=()
+    shift
+    "$top/scripts/build.sh" "$src" "$config" -t targets all \
+        > "$log" 2>&1 || true
     for t in "${CRYPTO_UNIT_TESTS[@]}"; do
-        targets+=("tests/unit/test-crypto-$t")
+        grep -q "^tests/unit/test-crypto-$t:" "$log" &&
+            have+=("tests/unit/test-crypto-$t")
     done
+    "$top/scripts/build.sh" "$src" "$config" "${have[@]}" "$@" \
+        >> "$log" 2>&1
+}
+
+suite_unit() {
+    local b
     for b in "${CRYPTO_BACKENDS[@]}"; do
         [ "$b" != "$MAIN_CRYPTO" ] || continue
-        # only the tests this configuration defines (xts is optional)
-        "$top/scripts/build.sh" "$src" "$b" -t targets all \
-            > "$out/build-$b.log" 2>&1 || true
-        have=()
-        for t in "${targets[@]}"; do
-            grep -q "^$t:" "$out/build-$b.log" && have+=("$t")
-        done
-        "$top/scripts/build.sh" "$src" "$b" "${have[@]}" \
-            >> "$out/build-$b.log" 2>&1 ||
+        build_unit_tests "$b" ||
             record "unit-$b" build fail "$out/build-$b.log"
     done
     # The LUKS cases calibrate PBKDF to wall time: the backends can share
@@ -178,6 +185,48 @@ suite_series() {
 suite_mirror() {
     run_iotests iotests-mirror-qcow2 qcow2 "${MIRROR_IOTESTS[@]}"
     run_iotests iotests-mirror-raw raw "${MIRROR_IOTESTS[@]}"
+}
+
+# clang build with ASan and UBSan (build-asan): the crypto unit tests,
+# clang's thread-safety analysis of the files the series touches, and a
+# short fuzzing run that first replays the regression inputs
+suite_sanitizers() {
+    if ! build_unit_tests asan tests/unit/fuzz-crypto-luks; then
+        record sanitizers build fail "$out/build-asan.log"
+        return
+    fi
+    (
+        export ASAN_OPTIONS=detect_leaks=1
+        export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+        run_unit_backend asan
+    )
+    if "$top/scripts/check-tsa.py" "$src" > "$out/tsa.log" 2>&1; then
+        record sanitizers thread-safety pass "$out/tsa.log"
+    else
+        record sanitizers thread-safety fail "$out/tsa.log"
+    fi
+    if "$top/scripts/fuzz.sh" "$top" "$FUZZ_SMOKE_SECONDS" \
+            > "$out/fuzz.log" 2>&1; then
+        record sanitizers fuzz pass "$out/fuzz.log"
+    else
+        record sanitizers fuzz fail "$out/fuzz.log"
+    fi
+}
+
+# make check-full only: every -luks iotest with the ASan and UBSan build
+# of the tools (the emulator, for the tests that start a VM, is the main
+# build's: a sanitized emulator is not built)
+suite_asan_iotests() {
+    "$top/scripts/build.sh" "$src" asan qemu-img qemu-io qemu-nbd \
+        storage-daemon/qemu-storage-daemon > "$out/build-asan-tools.log" 2>&1 ||
+        record iotests-luks-asan build fail "$out/build-asan-tools.log"
+    (
+        export ASAN_OPTIONS=detect_leaks=0
+        export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+        export QEMU_PROG=$src/build/qemu-system-x86_64
+        iotests=$src/build-asan/tests/qemu-iotests
+        run_iotests iotests-luks-asan luks
+    )
 }
 
 suite_project() {

@@ -18,3 +18,6 @@ QCOW2_LUKS_IOTESTS=(082 087 178 188 189 198 206 263 284 293 295
 # build leaves out.
 MIRROR_IOTESTS=(041 055 056 124 132 151 152 155 218
                 mirror-change-copy-mode mirror-top-perms)
+# Seconds of fuzzing in "make check" (after the regression inputs);
+# "make fuzz" takes FUZZ_SECONDS instead.
+FUZZ_SMOKE_SECONDS=60

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Fuzz the LUKS header code for SECONDS: tests/unit/fuzz-crypto-luks.c
+# built with libFuzzer, ASan and UBSan (build-asan), from seeds made by
+# the patched qemu-img, the regression inputs in tests/fuzz/ and the
+# corpus earlier runs grew (build/fuzz/corpus).  Fails on a crash, a
+# leak, a sanitizer report or a hang; prints executions and coverage.
+#   fuzz.sh TOP SECONDS
+set -euo pipefail
+
+top=${1:?usage: fuzz.sh TOP SECONDS}
+secs=${2:?usage: fuzz.sh TOP SECONDS}
+src=$top/build/qemu
+work=$top/build/fuzz
+fuzzer=$src/build-asan/tests/unit/fuzz-crypto-luks
+img=$top/build/bin/qemu-img
+
+"$top/scripts/build.sh" "$src" asan tests/unit/fuzz-crypto-luks \
+    > "$top/build/build-asan.log"
+mkdir -p "$work/corpus" "$work/seeds" "$work/artifacts"
+
+# seed FLAGS NAME BYTES VOLUME: FLAGS byte, then the volume's first BYTES
+seed() {
+    { printf "\\x$1"; head -c "$3" "$4"; } > "$work/seeds/$2"
+}
+
+if [ ! -e "$work/seeds/password" ]; then
+    s=(--object secret,id=s,data=fuzz)
+    t=$(mktemp -d)
+    "$img" create -q "${s[@]}" -f luks -o key-secret=s,iter-time=1 \
+        "$t/default" 16M
+    "$img" create -q "${s[@]}" -f luks -o key-secret=s,iter-time=1 \
+        -o cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv \
+        -o ivgen-hash-alg=sha256,hash-alg=sha1 "$t/cbc" 16M
+    "$img" create -q "${s[@]}" -f luks -o key-secret=s,iter-time=1 \
+        -o cipher-alg=twofish-256,cipher-mode=xts,ivgen-alg=plain \
+        "$t/twofish" 16M
+    "$img" create -q "${s[@]}" -f luks \
+        -o key-secret=s,iter-time=1,detached-header=true "$t/detached"
+    "$img" create -q "${s[@]}" -f luks -o key-secret=s,iter-time=1 \
+        -o cipher-alg=aes-128 "$t/aes128" 16M
+    seed 00 default 4096 "$t/default"
+    seed 02 default-erase-header 4096 "$t/default"
+    seed 00 cbc-essiv 4096 "$t/cbc"
+    seed 00 twofish 4096 "$t/twofish"
+    seed 01 detached 4096 "$t/detached"
+    # header and keyslot 0's key material (128000 bytes for AES-128-XTS):
+    # the password opens it, and keyslot 0 is removed
+    seed 04 password $((4096 + 128000)) "$t/aes128"
+    rm -rf "$t"
+fi
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+if ! "$fuzzer" -max_total_time="$secs" -max_len=$((1024 * 1024 + 1)) \
+        -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
+        -artifact_prefix="$work/artifacts/" \
+        "$work/corpus" "$work/seeds" "$top/tests/fuzz" \
+        > "$work/log" 2>&1; then
+    grep -E "ERROR|SUMMARY|artifact|runtime error" "$work/log" | head -20
+    tail -n 3 "$work/log"
+    echo "fuzz: failed, see $work/log and $work/artifacts"
+    exit 1
+fi
+grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::number_of_executed_units" \
+    "$work/log"
+echo "fuzz: no crash, leak, sanitizer report or hang in $secs s;" \
+    "corpus $(find "$work/corpus" -type f | wc -l) inputs"
