@@ -19,8 +19,8 @@ pkgs=(
     bzip2 socat file gnutls-bin cryptsetup-bin nbdkit qemu-block-extra
     python3-cryptography python3-libnbd pylint python3-mypy
     ceph-mon ceph-osd ceph-common tgt libiscsi-bin
-    # sanitizer build and fuzzer (clang 14), thread-safety check (clang 16)
-    clang libclang-rt-14-dev clang-16
+    # sanitizer build, fuzzer and thread-safety analysis
+    clang-19 libclang-rt-19-dev
 )
 backports=(meson qemu-utils)
 
