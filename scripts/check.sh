@@ -38,8 +38,9 @@ known_entry() {
 }
 
 # record SUITE TEST OUTCOME LOG: judge one test and log the verdict
+# (TEST is one word in the results: the verdict is their third field)
 record() {
-    local suite=$1 test=$2 outcome=$3 log=$4 entry verdict note=
+    local suite=$1 test=${2//[[:space:]]/-} outcome=$3 log=$4 entry verdict note=
     entry=$(known_entry "$suite" "$test")
     if [ -z "$entry" ]; then
         [ "$outcome" = pass ] && verdict=pass || verdict=fail
@@ -195,7 +196,7 @@ ASAN_TOOLS=(qemu-img qemu-io qemu-nbd storage-daemon/qemu-storage-daemon)
 suite_sanitizers() {
     local f missing=()
     if ! "$top/scripts/build.sh" "$src" asan "${ASAN_TOOLS[@]}"             > "$out/build-asan-tools.log" 2>&1; then
-        record sanitizers "thread-safety (tools build)" fail \
+        record sanitizers thread-safety fail \
             "$out/build-asan-tools.log"
     else
         # every C file of the series must have been compiled with the
@@ -208,11 +209,11 @@ suite_sanitizers() {
                 "$src/build-asan/compile_commands.json" || missing+=("$f")
         done
         if [ ${#missing[@]} -eq 0 ]; then
-            record sanitizers "thread-safety (tools build)" pass \
+            record sanitizers thread-safety pass \
                 "$out/build-asan-tools.log"
         else
             echo "not analysed: ${missing[*]}" >> "$out/build-asan-tools.log"
-            record sanitizers "thread-safety (tools build)" fail \
+            record sanitizers thread-safety fail \
                 "$out/build-asan-tools.log"
         fi
     fi
@@ -258,10 +259,10 @@ suite_asan_iotests() {
         grep -v "fake_stack=\|False positive error reports may follow\|github.com/google/sanitizers/issues/189" \
         > "$out/sanitizer-reports.log"
     if [ -s "$out/sanitizer-reports.log" ]; then
-        record iotests-luks-asan "sanitizer reports" fail \
+        record iotests-luks-asan sanitizer-reports fail \
             "$out/sanitizer-reports.log"
     else
-        record iotests-luks-asan "sanitizer reports" pass /dev/null
+        record iotests-luks-asan sanitizer-reports pass /dev/null
     fi
 }
 
