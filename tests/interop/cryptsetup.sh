@@ -131,6 +131,66 @@ expect_fail "$QEMU_IMG" format --object "$S1" -f luks -o key-secret=s1 \
     cs.luks
 cs_ok pw5 cs.luks
 
+# 4000 stripes of a 192-bit key are 96000 bytes, not whole sectors
+for mode in cbc-plain cbc-plain64 ctr-plain64; do
+    step "cryptsetup aes-$mode with a 192-bit key: the patched tools use it"
+    truncate -s 8M cs192.img
+    cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 \
+        -c "aes-$mode" -s 192 -h sha256 --key-file pw1 cs192.img
+    qio "$QEMU_IO" "$S1" "$(luks_opts s1 cs192.img)" "write -P 0x42 64k 64k"
+    "$SECTOR" cs192.img pw1 128 0x42 || fail "aes-192-$mode: sector 128"
+    "$QEMU_IMG" amend -q --object "$S1" --object "$S2" --image-opts \
+        "$(luks_opts s1 cs192.img)" \
+        -o state=active,new-secret=s2,old-secret=s1,iter-time=10
+    cs_ok pw2 cs192.img
+    expect_fail cryptsetup open -q --test-passphrase --key-file pw1 cs192.img
+    "$SECTOR" cs192.img pw2 129 0x42 || fail "aes-192-$mode: key changed"
+done
+
+for mode in cbc ctr; do
+    step "qemu-img create and format aes-192-$mode: cryptsetup opens them"
+    "$QEMU_IMG" create -q --object "$S1" -f luks -o key-secret=s1 \
+        -o iter-time=10,cipher-alg=aes-192,cipher-mode=$mode q192.luks 8M
+    truncate -s 8M f192.img
+    "$QEMU_IMG" format -q --object "$S1" -f luks -o key-secret=s1 \
+        -o iter-time=10,cipher-alg=aes-192,cipher-mode=$mode f192.img
+    for img in q192.luks f192.img; do
+        cryptsetup luksDump "$img" | grep -q '^MK bits:[[:space:]]*192$' ||
+            fail "$img: not a 192-bit key"
+        cs_ok pw1 "$img"
+        qio "$QEMU_IO" "$S1" "$(luks_opts s1 "$img")" "write -P 0x24 0 64k"
+        "$SECTOR" "$img" pw1 5 0x24 || fail "$img: sector 5"
+    done
+done
+
+step "blockdev-format aes-192-cbc over QMP: the daemon lives on"
+truncate -s 8M qmp192.img
+"$BIN/qemu-storage-daemon" --object "$S1" \
+    --blockdev driver=file,filename=qmp192.img,node-name=f0 \
+    --chardev socket,id=m0,path=qmp192.sock,server=on,wait=off \
+    --monitor chardev=m0 &
+at_exit "kill $! 2>/dev/null"
+"$TESTS_DIR/qmp_job.py" qmp192.sock blockdev-format '{"node-name": "f0",
+    "options": {"driver": "luks", "key-secret": "s1", "iter-time": 10,
+                "cipher-alg": "aes-192", "cipher-mode": "cbc"}}' ||
+    fail "blockdev-format aes-192-cbc"
+cs_ok pw1 qmp192.img
+cryptsetup luksDump qmp192.img | grep -q '^Cipher mode:[[:space:]]*cbc' ||
+    fail "blockdev-format: not cbc"
+
+step "a LUKS2 volume is named as such, not taken for unencrypted data"
+truncate -s 32M l2.img
+cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 \
+    --pbkdf-force-iterations 1000 --key-file pw1 l2.img
+for cmd in "erase" "info"; do
+    if out=$("$QEMU_IMG" $cmd l2.img 2>&1); then
+        fail "qemu-img $cmd of a LUKS2 volume succeeded"
+    fi
+    grep -q "LUKS version 2 is not supported" <<<"$out" ||
+        fail "qemu-img $cmd of a LUKS2 volume: $out"
+done
+cs_ok pw1 l2.img
+
 # cs_all_disabled IMAGE [CRYPTSETUP_ARGS...]: luksDump shows no keyslot
 cs_all_disabled() {
     [ "$(cryptsetup luksDump "${@:2}" "$1" | grep -c ': DISABLED$')" = 8 ] ||
