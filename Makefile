@@ -42,9 +42,10 @@ build: tree
 check: build check-patches
 	$(S)/check.sh $(TOP)
 
-# check, plus the -luks iotests with the ASan/UBSan tools (not in CI's
-# time budget)
+# check, plus the -luks iotests with the ASan/UBSan tools and four seeds
+# of 60 steps of the key management model (not in CI's time budget)
 check-full: build check-patches
+	MODEL_SEEDS=4 MODEL_STEPS=60 \
 	$(S)/check.sh $(TOP) unit luks qcow2 series mirror sanitizers \
 	    project asan_iotests
 

@@ -149,11 +149,10 @@ done
 
 for mode in cbc ctr; do
     step "qemu-img create and format aes-192-$mode: cryptsetup opens them"
-    "$QEMU_IMG" create -q --object "$S1" -f luks -o key-secret=s1 \
-        -o iter-time=10,cipher-alg=aes-192,cipher-mode=$mode q192.luks 8M
-    truncate -s 8M f192.img
-    "$QEMU_IMG" format -q --object "$S1" -f luks -o key-secret=s1 \
-        -o iter-time=10,cipher-alg=aes-192,cipher-mode=$mode f192.img
+    opts=key-secret=s1,iter-time=10,cipher-alg=aes-192,cipher-mode=$mode
+    "$QEMU_IMG" create -q --object "$S1" -f luks -o "$opts" q192.luks 8M
+    rm -f f192.img && truncate -s 8M f192.img
+    "$QEMU_IMG" format -q --object "$S1" -f luks -o "$opts" f192.img
     for img in q192.luks f192.img; do
         cryptsetup luksDump "$img" | grep -q '^MK bits:[[:space:]]*192$' ||
             fail "$img: not a 192-bit key"
