@@ -41,10 +41,36 @@ GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
         -m "Upstream QEMU with Debian's ${base_patches[*]}."
 git tag base
 
+# A branch series/NN-NAME at the end of each sub-series NN-NAME/, with
+# its cover letter (subject, then text up to the shortlog) as the branch
+# description, for scripts/export-series.sh to write it back
+end_subseries() {
+    local name=$1 cover=$patches/$1/0000-cover-letter.patch
+    git branch -f "series/$name" HEAD
+    local subject body
+    subject=$(git mailinfo "$tmp/msg" /dev/null < "$cover" |
+              sed -n 's/^Subject: //p')
+    body=$(sed '/^[^ ].* ([0-9]*):$/,$d' "$tmp/msg")
+    git config "branch.series/$name.description" "$subject
+
+$body"
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+current=
 while read -r p; do
     case "$p" in ''|'#'*) continue ;; esac
+    dir=$(dirname "$p")
+    if [ -n "$current" ] && [ "$dir" != "$current" ]; then
+        end_subseries "$current"
+    fi
+    current=$dir
     git am -q --keep-cr --committer-date-is-author-date "$patches/$p"
 done < <(cat "$patches/series" 2>/dev/null)
+[ -z "$current" ] || end_subseries "$current"
+# rebases move the sub-series branches along
+git config rebase.updateRefs true
 
 cd - >/dev/null
 rm -rf "$dest"
