@@ -39,10 +39,16 @@ fail() {
     exit 1
 }
 
-# expect_fail CMD...: CMD must exit non-zero
+# expect_fail CMD...: CMD must fail with an error of its own, exit
+# status 1-125: not succeed, and not die of a signal (a crash is no
+# refusal)
 expect_fail() {
-    if "$@" > /dev/null 2>&1; then
+    local rc=0
+    "$@" > /dev/null 2>&1 || rc=$?
+    if [ "$rc" -eq 0 ]; then
         fail "succeeded but should not: $*"
+    elif [ "$rc" -gt 125 ]; then
+        fail "died (exit status $rc) instead of refusing: $*"
     fi
 }
 

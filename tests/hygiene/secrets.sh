@@ -25,9 +25,13 @@ LOG=$WORK/all-output
 
 # run CMD...: run a command that must fail; keep all its output
 run() {
+    local rc=0
     echo "### $*" >> "$LOG"
-    if "$@" >> "$LOG" 2>&1; then
+    "$@" >> "$LOG" 2>&1 || rc=$?
+    if [ "$rc" -eq 0 ]; then
         fail "succeeded but should not: $*"
+    elif [ "$rc" -gt 125 ]; then
+        fail "died (exit status $rc) instead of refusing: $*"
     fi
     runs=$((runs + 1))
 }

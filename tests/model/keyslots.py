@@ -43,6 +43,15 @@ def run(cmd: List[str], check: bool = True) -> subprocess.CompletedProcess:
     return res
 
 
+def succeeded(res: subprocess.CompletedProcess) -> bool:
+    """Whether a QEMU tool succeeded (0) or refused (1); anything else,
+    a crash above all, is no refusal and fails the test"""
+    if res.returncode not in (0, 1):
+        raise Disagreement(f"{' '.join(res.args)} exited with "
+                           f"{res.returncode}: {res.stderr.strip()}")
+    return res.returncode == 0
+
+
 class Volume:
     """An encrypted volume and how cryptsetup and QEMU reach it."""
 
@@ -163,7 +172,7 @@ class Volume:
                   self.secret_args() +
                   ['--image-opts', self.image_opts(sid), '-c', 'read 0 512'],
                   check=False)
-        return res.returncode == 0 and 'read 512/512' in res.stdout
+        return succeeded(res) and 'read 512/512' in res.stdout
 
 
 class ImgInterface:
@@ -185,7 +194,7 @@ class ImgInterface:
         cmd = [os.path.join(self.vol.bin, 'qemu-img'), 'amend'] + \
             self.vol.secret_args() + (['--force'] if force else []) + \
             ['--image-opts', self.vol.image_opts(unlock), '-o', o]
-        return run(cmd, check=False).returncode == 0
+        return succeeded(run(cmd, check=False))
 
     def add(self, unlock: str, new: str, slot: Optional[int]) -> bool:
         opts: Dict[str, object] = {'state': 'active', 'new-secret': new,
@@ -214,7 +223,7 @@ class ImgInterface:
     def erase(self) -> bool:
         cmd = [os.path.join(self.vol.bin, 'qemu-img'), 'erase', '-q',
                '--image-opts', self.vol.image_opts(None)]
-        return run(cmd, check=False).returncode == 0
+        return succeeded(run(cmd, check=False))
 
 
 class QmpInterface:
