@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Run QMP commands over a UNIX socket and print the exchange.
+"""Run QMP commands over a UNIX socket and print the exchange, with
+QEMU's own QMP library (python/ of the work tree, build/qemu).
 
     qmp.py SOCKET COMMAND...
 
@@ -10,32 +11,37 @@ ends with the seconds it took.  Exits 1 at the first error.
 """
 
 import json
-import socket
+import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'build', 'qemu', 'python'))
+# pylint: disable=wrong-import-position
+from qemu.qmp.legacy import QEMUMonitorProtocol  # noqa: E402
 
-def main() -> None:
-    sock = socket.socket(socket.AF_UNIX)
-    sock.connect(sys.argv[1])
-    qmp = sock.makefile('rw')
-    json.loads(qmp.readline())
-    for arg in ['{"execute": "qmp_capabilities"}'] + sys.argv[2:]:
+
+def main() -> int:
+    qmp = QEMUMonitorProtocol(sys.argv[1])
+    qmp.connect()
+    for arg in sys.argv[2:]:
         command = json.loads(arg)
         until = command.pop('until', None)
-        line = json.dumps(command)
-        print('->', line)
+        print('->', json.dumps(command))
         start = time.monotonic()
-        qmp.write(line + '\n')
-        qmp.flush()
-        while True:
-            msg = json.loads(qmp.readline())
-            print('<-', json.dumps(msg))
-            if 'error' in msg:
-                sys.exit(1)
-            if msg.get('event') == until if until else 'return' in msg:
+        res = qmp.cmd_obj(command)
+        print('<-', json.dumps(res))
+        if 'error' in res:
+            return 1
+        while until:
+            event = qmp.pull_event(wait=True)
+            print('<-', json.dumps(event))
+            if event['event'] == until:
                 break
         print(f'   ({time.monotonic() - start:.3f} s)')
+    qmp.close()
+    return 0
 
 
-main()
+if __name__ == '__main__':
+    sys.exit(main())
