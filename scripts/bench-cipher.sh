@@ -16,10 +16,8 @@ printf '%-8s %6s %10s %10s\n' backend chunk enc-MB/s dec-MB/s
 for b in "${CRYPTO_BACKENDS[@]}"; do
     "$top/scripts/build.sh" "$src" "$b" "$bench" > "$top/build/bench-$b.log"
     for chunk in 512 4096 65536; do
-        "$src/build-$b/$bench" --tap xts "$chunk" 2>&1 |
-            awk -v b="$b" -v c="$chunk" '
-                /aes-256-xts/ && /^# enc/ { e = $(NF - 1) }
-                /aes-256-xts/ && /^# dec/ { d = $(NF - 1) }
-                END { printf "%-8s %6s %10s %10s\n", b, c, e, d }'
+        read -r enc dec < <("$top/scripts/xts-speed.sh" "$src/build-$b" \
+                            "$chunk")
+        printf '%-8s %6s %10s %10s\n' "$b" "$chunk" "$enc" "$dec"
     done
 done

@@ -166,16 +166,15 @@ report() {
 }
 
 cipher_speed() {
-    local b=$1 tree chunk
+    local b=$1 tree chunk enc dec
     for tree in base patched; do
         local dir=$src
         [ "$tree" = base ] && dir=$base
         for chunk in 512 65536; do
-            "$dir/build-$b/tests/bench/benchmark-crypto-cipher" --tap xts \
-                "$chunk" 2>&1 | awk -v b="$b" -v t="$tree" -v c="$chunk" '
-                /aes-256-xts/ && /^# enc/ { e = $(NF - 1) }
-                /aes-256-xts/ && /^# dec/ { d = $(NF - 1) }
-                END { printf "%-7s %-8s %6s %10.0f %10.0f\n", b, t, c, e, d }'
+            read -r enc dec < <("$top/scripts/xts-speed.sh" \
+                                "$dir/build-$b" "$chunk")
+            printf '%-7s %-8s %6s %10.0f %10.0f\n' \
+                "$b" "$tree" "$chunk" "$enc" "$dec"
         done
     done
 }
