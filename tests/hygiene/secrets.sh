@@ -96,7 +96,7 @@ for cmd in \
     '"blockdev-keyslot-remove", "arguments": {"job-id": "j3",
         "node-name": "disk0", "keyslot": 9}' \
     '"blockdev-keyslot-remove", "arguments": {"job-id": "j4",
-        "node-name": "disk0", "secret": "s"}' \
+        "node-name": "disk0", "old-secret": "s"}' \
     '"blockdev-erase", "arguments": {"job-id": "j5",
         "node-name": "plain0"}' \
     '"blockdev-format", "arguments": {"job-id": "j6", "node-name": "file0",

@@ -288,7 +288,7 @@ class QmpInterface:
         del unlock
         args: Dict[str, object] = {}
         if old is not None:
-            args['secret'] = old
+            args['old-secret'] = old
         if slot is not None:
             args['keyslot'] = slot
         return self.job('blockdev-keyslot-remove', args)
