@@ -177,6 +177,27 @@ cs_ok pw1 qmp192.img
 cryptsetup luksDump qmp192.img | grep -q '^Cipher mode:[[:space:]]*cbc' ||
     fail "blockdev-format: not cbc"
 
+step "a keyslot add cancelled while it writes completes: cryptsetup agrees"
+# writes throttled to 64 KiB/s: the 252 KiB of key material take 4 s,
+# and the job is cancelled after 1 s, once the change has begun
+"$QEMU_IMG" create -q --object "$S1" -f luks -o key-secret=s1,iter-time=10 \
+    cancel.luks 16M
+"$BIN/qemu-storage-daemon" --object "$S1" --object "$S2" \
+    --object throttle-group,id=tg0,x-bps-write=65536 \
+    --blockdev driver=file,filename=cancel.luks,node-name=f1 \
+    --blockdev driver=throttle,throttle-group=tg0,file=f1,node-name=t1 \
+    --blockdev driver=luks,file=t1,key-secret=s1,node-name=l1 \
+    --chardev socket,id=m0,path=cancel.sock,server=on,wait=off \
+    --monitor chardev=m0 &
+at_exit "kill $! 2>/dev/null"
+"$TESTS_DIR/qmp_job.py" cancel.sock blockdev-keyslot-add '{"node-name": "l1",
+    "new-secret": "s2", "iter-time": 10}' 1 ||
+    fail "a keyslot add cancelled once it began did not report success"
+[ "$(cryptsetup luksDump cancel.luks | grep -c ': ENABLED$')" = 2 ] ||
+    fail "cancelled keyslot add: not exactly two active keyslots"
+cs_ok pw1 cancel.luks --key-slot 0
+cs_ok pw2 cancel.luks --key-slot 1
+
 step "a LUKS2 volume is named as such, not taken for unencrypted data"
 truncate -s 32M l2.img
 cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 \
