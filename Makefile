@@ -37,7 +37,8 @@ reapply: deps
 
 build: tree
 	$(S)/build.sh $(SRC) main
-	$(S)/link-bin.sh $(SRC)/build $(BIN)
+	$(S)/build.sh $(SRC) system qemu-system-x86_64
+	$(S)/link-bin.sh $(SRC) $(BIN)
 
 check: build check-patches
 	$(S)/check.sh $(TOP)

@@ -22,7 +22,7 @@ import random
 import struct
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=wrong-import-position
@@ -75,6 +75,12 @@ class Volume:
     def pwfile(self, sid: str) -> str:
         return os.path.join(self.work, sid + '.pw')
 
+    def write_passwords(self) -> None:
+        """cryptsetup and the secret objects read passwords from files"""
+        for sid, pw in self.passwords.items():
+            with open(self.pwfile(sid), 'w', encoding='utf-8') as f:
+                f.write(pw)
+
     def create(self, sid: str) -> None:
         img = os.path.join(self.bin, 'qemu-img')
         for path in (self.image, self.header):
@@ -111,7 +117,16 @@ class Volume:
             return self.header
         if self.layout == 'raw':
             return self.image
-        # qcow2: the full disk encryption header extension locates it
+        start, size = self.qcow2_luks_extent()
+        out = os.path.join(self.work, 'qcow2-luks.hdr')
+        with open(self.image, 'rb') as f, open(out, 'wb') as o:
+            f.seek(start)
+            o.write(f.read(size))
+        return out
+
+    def qcow2_luks_extent(self) -> Tuple[int, int]:
+        """Offset and length of the LUKS header and key material in the
+        qcow2 image, from its full disk encryption header extension"""
         with open(self.image, 'rb') as f:
             hdr = f.read(65536)
         version, = struct.unpack('>I', hdr[4:8])
@@ -124,13 +139,8 @@ class Volume:
                 raise Disagreement('qcow2 image without a LUKS header')
             if magic == QCOW2_FDE_EXT:
                 start, size = struct.unpack('>QQ', hdr[off + 8:off + 24])
-                break
+                return start, size
             off += 8 + (length + 7) // 8 * 8
-        out = os.path.join(self.work, 'qcow2-luks.hdr')
-        with open(self.image, 'rb') as f, open(out, 'wb') as o:
-            f.seek(start)
-            o.write(f.read(size))
-        return out
 
     def dump_volume_key(self, sid: str) -> str:
         out = run(['cryptsetup', 'luksDump', '-q', '--dump-volume-key',
@@ -321,9 +331,7 @@ class Test:
                 self.rng.choice('abcdefghijklmnopqrstuvwxyz0123456789-_.')
                 for _ in range(n))
         self.vol = Volume(bin_dir, work, layout, self.passwords)
-        for sid, pw in self.passwords.items():
-            with open(self.vol.pwfile(sid), 'w', encoding='utf-8') as f:
-                f.write(pw)
+        self.vol.write_passwords()
         if interface == 'qmp':
             self.iface = QmpInterface(self.vol)
         else:
