@@ -174,9 +174,11 @@ class Guest:
         self.serial.sendall(b'q\n')
         final = self.wait_line('gio: final', 120).split()
         self.proc.wait(timeout=60)
+        self.reader.join(timeout=30)
         self.qmp.close()
         self.serial.close()
         self.listener.close()
+        self.log.close()
         if self.errors() or final[7] != '0':
             raise Failure(f'guest: {(self.errors() or [final])[0]}')
         print(f'  guest stopped: {final[3]} blocks written, all verified '

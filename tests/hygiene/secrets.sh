@@ -117,7 +117,7 @@ for cmd in \
 done
 sleep 1
 "$QMP" "$WORK/qmp.sock" '{"execute": "query-jobs"}' \
-    '{"execute": "quit"}' >> "$LOG" 2>&1
+    '{"execute": "quit"}' >> "$LOG" 2>&1 || fail "query-jobs or quit failed"
 wait $qsd || true
 # every QMP command failed, at once or in its job
 [ "$(grep -c '"desc"\|"error": "' "$LOG")" -ge 10 ] ||
