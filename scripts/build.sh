@@ -85,6 +85,11 @@ nettle|gcrypt)
     exit 1
     ;;
 esac
+# Argon2 for LUKS2 keyslots, in every configuration, once the tree has
+# the option (the series adds it)
+if grep -q "'libargon2'" "$src/meson_options.txt"; then
+    opts+=(--enable-libargon2)
+fi
 
 stamp="${common[*]} ${opts[*]}"
 if [ ! -e "$dir/build.ninja" ] || [ "$(cat "$dir/.luks-series-config" \

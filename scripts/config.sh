@@ -7,7 +7,7 @@ MAIN_CRYPTO=gcrypt
 CRYPTO_BACKENDS=(gnutls nettle gcrypt)
 # The crypto unit tests (tests/unit/test-crypto-*) that run without TLS.
 CRYPTO_UNIT_TESTS=(hash hmac cipher akcipher secret der ivgen afsplit
-                   block pbkdf xts)
+                   block block-luks2 pbkdf xts argon2)
 # iotests that cover LUKS inside qcow2 (encrypt.format=luks), plus 082,
 # whose golden output lists the qcow2 encrypt.* create/amend options.
 QCOW2_LUKS_IOTESTS=(082 087 178 188 189 198 206 263 284 293 295

@@ -13,6 +13,7 @@ pkgs=(
     build-essential gcc-multilib ccache ninja-build pkg-config python3-venv flex bison
     git xz-utils libglib2.0-dev libpixman-1-dev zlib1g-dev libaio-dev
     libgnutls28-dev nettle-dev libgcrypt20-dev librbd-dev libiscsi-dev libssh-dev
+    libargon2-dev
     # system emulator firmware (pc machine; NIC option ROMs)
     seabios ipxe-qemu
     # build/bin/qemu-system-x86_64: the libraries of Debian's
@@ -29,6 +30,7 @@ pkgs=(
     libselinux1-dev
     # tests: iotests helpers, interop and backend peers
     bzip2 socat file gnutls-bin cryptsetup-bin nbdkit qemu-block-extra
+    jq xxd
     python3-cryptography python3-libnbd pylint python3-mypy
     libvirt-daemon-system libvirt-clients
     ceph-mon ceph-osd ceph-common tgt libiscsi-bin
