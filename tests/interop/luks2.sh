@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # LUKS2 volumes Debian's cryptsetup makes, opened by the patched qemu
-# tools.  For each kind (sector sizes, ciphers, header sizes, data
+# tools; and LUKS2 volumes qemu-img makes, which cryptsetup takes.  For each kind (sector sizes, ciphers, header sizes, data
 # offsets, detached headers, PBKDFs, a second password), qemu-img info
 # gives the payload size; data qemu-io writes decrypts with the volume
 # key cryptsetup recovers (luks-sector.py, which numbers IVs in 512-byte
@@ -207,6 +207,73 @@ if out=$(cryptsetup luksFormat -q --type luks2 --key-file pw1 "${FAST[@]}" \
 else
     echo "skipped: cryptsetup cannot format with integrity here: $out"
 fi
+
+# qemu_format IMAGE SIZE OPTIONS: qemu-img creates a LUKS2 volume of
+# SIZE (a header file with detached-header=on) that pw-one opens, with
+# -o OPTIONS; cryptsetup takes it as LUKS2 that pw-one unlocks in
+# keyslot 0, and pw-two in none
+qemu_format() {
+    local out
+    rm -f "$1"
+    out=$("$QEMU_IMG" create -f luks --object "$S1" \
+          -o "key-secret=s1,luks-version=2,iter-time=10${3:+,$3}" \
+          "$1" "$2" 2>&1) || fail "qemu-img create -o $3: $out"
+    cryptsetup isLuks --type luks2 "$1" || fail "$1 ($3): not LUKS2"
+    out=$(cryptsetup open --test-passphrase --key-slot 0 --key-file pw1 \
+          "$1" 2>&1) || fail "$1 ($3): pw-one does not unlock: $out"
+    expect_fail cryptsetup open --test-passphrase --key-file pw2 "$1"
+}
+
+# dump_has HEADER REGEX...: cryptsetup luksDump shows lines matching
+# each REGEX
+dump_has() {
+    local dump re
+    dump=$(cryptsetup luksDump "$1")
+    for re in "${@:2}"; do
+        grep -Eq "$re" <<<"$dump" ||
+            fail "$1: luksDump has no line '$re': $dump"
+    done
+}
+
+step "qemu-img creates LUKS2 with cryptsetup's default layout"
+qemu_format qdef.img 24M
+dump_has qdef.img '^Version:\s*2$' '^Metadata area:\s*16384 ' \
+    '^Keyslots area:\s*16744448 ' '^\s*offset: 16777216 ' \
+    '^\s*sector: 512 ' '^\s*cipher: aes-xts-plain64$' \
+    '^\s*PBKDF:\s*argon2id$' '^\s*AF hash:\s*sha256$'
+check_volume qdef.img
+
+for ss in 1024 4096; do
+    step "qemu-img creates LUKS2 with sector-size=$ss and PBKDF2"
+    qemu_format qss.img 24M "sector-size=$ss,pbkdf=pbkdf2"
+    dump_has qss.img "^\s*sector: $ss " '^\s*PBKDF:\s*pbkdf2$'
+    check_volume qss.img
+done
+
+step "qemu-img creates LUKS2 with metadata and keyslots sizes, labels"
+qemu_format qmd.img 8M \
+    "metadata-size=1M,keyslots-size=2M,label=vol-1,subsystem=sub-1"
+dump_has qmd.img '^Metadata area:\s*1048576 ' '^Keyslots area:\s*2097152 ' \
+    '^\s*offset: 4194304 ' '^Label:\s*vol-1$' '^Subsystem:\s*sub-1$'
+check_open qmd.img
+
+step "qemu-img creates LUKS2 with argon2i, 64 KiB at most, one lane"
+qemu_format qa2.img 24M "pbkdf=argon2i,pbkdf-memory=64,pbkdf-parallel=1"
+dump_has qa2.img '^\s*PBKDF:\s*argon2i$' '^\s*Memory:\s*(32|64)$' \
+    '^\s*Threads:\s*1$'
+check_open qa2.img
+
+step "qemu-img creates LUKS2 with aes-cbc-essiv:sha256 and sha512"
+qemu_format qcbc.img 24M \
+    "cipher-mode=cbc,ivgen-alg=essiv,hash-alg=sha512,pbkdf=pbkdf2"
+dump_has qcbc.img '^\s*cipher: aes-cbc-essiv:sha256$' '^\s*Hash:\s*sha512$'
+check_volume qcbc.img
+
+step "qemu-img creates a detached LUKS2 header"
+qemu_format qdet.hdr 0 "detached-header=on"
+rm -f qdet.img && truncate -s 8M qdet.img
+dump_has qdet.hdr '^\s*offset: 0 '
+check_volume qdet.img qdet.hdr
 
 # Not here: a fixed segment size and a non-zero iv_tweak, which no volume
 # cryptsetup 2.6.1 finishes has (luksFormat refuses --device-size, and a
