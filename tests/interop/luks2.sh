@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # LUKS2 volumes Debian's cryptsetup makes, opened by the patched qemu
-# tools; and LUKS2 volumes qemu-img makes, which cryptsetup takes.  For each kind (sector sizes, ciphers, header sizes, data
+# tools, and qemu-img info describes them as luksDump does; and LUKS2
+# volumes qemu-img makes, which cryptsetup takes.  For each kind (sector sizes, ciphers, header sizes, data
 # offsets, detached headers, PBKDFs, a second password), qemu-img info
 # gives the payload size; data qemu-io writes decrypts with the volume
 # key cryptsetup recovers (luks-sector.py, which numbers IVs in 512-byte
@@ -197,6 +198,33 @@ qio "$QEMU_IO" "$S1" "$(luks_opts s1 two.img)" "read -P 0x6c 72k 4k"
 "$SECTOR" two.img pw2 4096@73728 0x6c || fail "two passwords: 0x6c"
 expect_fail "$QEMU_IO" --object "$S3" --image-opts "$(luks_opts s3 two.img)" \
     -c "read 0 4k"
+
+step "qemu-img info describes the header as cryptsetup luksDump does"
+cs_format inf.img 24M --pbkdf argon2id "${ARGON2[@]}" --sector-size 4096 \
+    --label vol-label --subsystem vol-sub
+cryptsetup luksAddKey -q "${FAST[@]}" --key-slot 3 --key-file pw1 inf.img pw2
+cryptsetup config --priority prefer --key-slot 3 inf.img
+echo '{"type":"qemu-test","keyslots":["3"]}' > token.json
+cryptsetup token import --json-file token.json --token-id 5 inf.img
+# luksDump's keyslot areas, in keyslot order
+areas=$(cryptsetup luksDump inf.img |
+        sed -n 's/^\s*Area offset:\s*\([0-9]*\) .*/\1/p' | paste -sd,)
+info=$("$QEMU_IMG" info --output=json inf.img |
+       jq -c '."format-specific".data')
+jq -e --arg areas "$areas" --argjson offset "$(segment inf.img offset)" '
+    .version == "2" and ."sector-size" == 4096 and
+    .label == "vol-label" and .subsystem == "vol-sub" and
+    ."payload-offset" == $offset and
+    ([.slots[].keyslot] == [0, 3]) and
+    ([.slots[]."key-offset" | tostring] | join(",")) == $areas and
+    (.slots[0] | .kdf == "argon2id" and ."argon2-time" == 4 and
+                 ."argon2-memory" == 32 and ."argon2-parallel" == 1 and
+                 .priority == "normal") and
+    (.slots[1] | .kdf == "pbkdf2" and .iters == 1000 and
+                 .priority == "prefer") and
+    .tokens == [{"id": 5, "type": "qemu-test", "keyslots": [3]}]' \
+    <<<"$info" > /dev/null ||
+    fail "qemu-img info disagrees with luksDump: $info"
 
 step "LUKS2 with --integrity hmac-sha256: the patched tools refuse it"
 rm -f int.img && truncate -s 24M int.img
