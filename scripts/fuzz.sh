@@ -3,8 +3,9 @@
 #
 # Fuzz the LUKS header code for SECONDS: tests/unit/fuzz-crypto-luks.c
 # built with libFuzzer, ASan and UBSan (build-asan), from seeds made by
-# the patched qemu-img, the regression inputs in tests/fuzz/ and the
-# corpus earlier runs grew (build/fuzz/corpus); then replays all of them
+# the patched qemu-img and by cryptsetup (LUKS1 and LUKS2), the
+# regression inputs in tests/fuzz/ and the corpus earlier runs grew
+# (build/fuzz/corpus); then replays all of them
 # through the keyslot add path too (FUZZ_LUKS_ADD: too slow to fuzz, PBKDF
 # calibration takes a second).  Fails on a crash, a leak, a sanitizer
 # report or a hang; prints executions and coverage.
@@ -57,6 +58,28 @@ if [ ! -e "$work/seeds/password-slot3" ]; then
     seed 04 password $((4096 + 128000)) "$t/password"
     seed 3c password-slot3 $((4096 + 128000)) "$t/password"
     seed 05 password-detached $((4096 + 128000)) "$t/password"
+    rm -rf "$t"
+fi
+if [ ! -e "$work/seeds/luks2-password" ]; then
+    s=(--object secret,id=s,data=fuzz)
+    t=$(mktemp -d)
+    o=key-secret=s,iter-time=1,luks-version=2
+    "$img" create -q "${s[@]}" -f luks -o "$o,pbkdf=pbkdf2" "$t/pbkdf2" 16M
+    "$img" create -q "${s[@]}" -f luks -o "$o,pbkdf-memory=32" \
+        -o sector-size=4096,label=fuzz,metadata-size=32K "$t/argon2" 16M
+    "$img" create -q "${s[@]}" -f luks \
+        -o "$o,pbkdf=pbkdf2,detached-header=on" "$t/detached"
+    # Argon2 with the time cost the fuzzer keeps (at most 9)
+    truncate -s 32M "$t/password"
+    printf fuzz | cryptsetup luksFormat -q --type luks2 --pbkdf argon2id \
+        --pbkdf-memory 32 --pbkdf-force-iterations 4 --pbkdf-parallel 1 \
+        --key-file - "$t/password"
+    # both header copies and keyslot 0's key material (at 32 KiB,
+    # 256000 bytes for AES-256-XTS)
+    seed 04 luks2-pbkdf2 $((32768 + 256000)) "$t/pbkdf2"
+    seed 00 luks2-argon2 65536 "$t/argon2"
+    seed 05 luks2-detached $((32768 + 256000)) "$t/detached"
+    seed 04 luks2-password $((32768 + 256000)) "$t/password"
     rm -rf "$t"
 fi
 

@@ -4,7 +4,10 @@
 # qemu-img format onto a Ceph RBD image made out of band by "rbd
 # create", on a real single-node cluster (one monitor, one memstore
 # OSD, loopback only) that this test starts and stops; the image,
-# exported by rbd, is a LUKS volume cryptsetup accepts.
+# exported by rbd, is a LUKS volume cryptsetup accepts.  LUKS2 both
+# ways with librbd's own encryption: an image "rbd encryption format"
+# made reads and writes the same through QEMU's luks driver as through
+# librbd, and so does one that qemu-img format made LUKS2.
 . "$(dirname "$0")/../lib.sh"
 
 CEPH=$WORK/ceph
@@ -122,4 +125,39 @@ cryptsetup luksDump vol.img | grep -q '^Key Slot 0: ENABLED' ||
     fail "cryptsetup finds no keyslot"
 cryptsetup open -q --test-passphrase --key-file pw-s1 vol.img ||
     fail "cryptsetup rejects the password"
+# rbd_opts IMAGE: protocol options of an RBD image of the cluster
+rbd_opts() {
+    echo "file.driver=rbd,file.pool=rbd,file.image=$1,file.conf=$CONF"
+}
+
+# librbd_opts IMAGE: the image through librbd's own LUKS2 encryption
+librbd_opts() {
+    echo "driver=raw,$(rbd_opts "$1"),file.encrypt.format=luks2,\
+file.encrypt.key-secret=s1"
+}
+
+step "LUKS2 that rbd encryption format made: QEMU's luks driver and librbd agree"
+rbd -c "$CONF" create --size 64M rbd/l2
+rbd -c "$CONF" encryption format rbd/l2 luks2 pw-s1
+S1=$(secret s1 pw-s1)
+qio "$QEMU_IO" "$S1" "$(librbd_opts l2)" "write -P 0x3c 1M 1M"
+qio "$QEMU_IO" "$S1" "driver=luks,key-secret=s1,$(rbd_opts l2)" \
+    "read -P 0x3c 1M 1M"
+qio "$QEMU_IO" "$S1" "driver=luks,key-secret=s1,$(rbd_opts l2)" \
+    "write -P 0x3d 1536 3000"
+qio "$QEMU_IO" "$S1" "$(librbd_opts l2)" "read -P 0x3d 1536 3000"
+expect_fail "$QEMU_IO" --object "$(secret s0 pw-s0)" --image-opts \
+    "driver=luks,key-secret=s0,$(rbd_opts l2)" -c "read 0 4k"
+
+step "LUKS2 that qemu-img format writes onto RBD: librbd opens it"
+rbd -c "$CONF" create --size 64M rbd/q2
+"$QEMU_IMG" format -q --object "$S1" -f luks \
+    -o key-secret=s1,luks-version=2,iter-time=10,sector-size=4096 \
+    "rbd:rbd/q2:conf=$CONF" || fail "qemu-img format -o luks-version=2"
+qio "$QEMU_IO" "$S1" "driver=luks,key-secret=s1,$(rbd_opts q2)" \
+    "write -P 0x4e 2M 64k"
+qio "$QEMU_IO" "$S1" "$(librbd_opts q2)" "read -P 0x4e 2M 64k"
+qio "$QEMU_IO" "$S1" "$(librbd_opts q2)" "write -P 0x4f 3M 4k"
+qio "$QEMU_IO" "$S1" "driver=luks,key-secret=s1,$(rbd_opts q2)" \
+    "read -P 0x4f 3M 4k"
 echo "PASS"
