@@ -212,7 +212,7 @@ areas=$(cryptsetup luksDump inf.img |
 info=$("$QEMU_IMG" info --output=json inf.img |
        jq -c '."format-specific".data')
 jq -e --arg areas "$areas" --argjson offset "$(segment inf.img offset)" '
-    .version == "2" and ."sector-size" == 4096 and
+    .version == 2 and ."sector-size" == 4096 and
     .label == "vol-label" and .subsystem == "vol-sub" and
     ."payload-offset" == $offset and
     ([.slots[].keyslot] == [0, 3]) and
