@@ -5,6 +5,10 @@
 # one run: qemu-img bench over raw, luks and qcow2+luks images on tmpfs
 # and on a disk file (O_DIRECT), for each crypto backend; then the cipher
 # alone (AES-256-XTS) per backend.  Prints medians and ratios.
+# LUKS2 rows too: luks2 and luks2-4k images (512- and 4096-byte
+# encryption sectors, PBKDF2), which the unpatched qemu-img can neither
+# create nor open, so they are measured patched only (base "-") and
+# compared with patched raw and patched luks (LUKS1).
 #   bench.sh TOP
 # Environment: BENCH_BACKENDS (default: MAIN_CRYPTO and nettle, which
 # Debian builds QEMU with), BENCH_RUNS (default 5), BENCH_DISK_DIR
@@ -31,6 +35,10 @@ mkdir -p "$disk_dir"
 # order (odd multiple of 4 KiB, so offset modulo size covers all)
 size=$((1024 * 1024 * 1024))
 stride=$((4096 * 40009))
+
+# image formats, each in a file of its name; luks2* only the patched
+# qemu-img can create and open
+formats=(raw luks luks2 luks2-4k qcow2)
 
 # name: qemu-img bench options (bytes moved = count * buffer size)
 workloads=(
@@ -59,18 +67,28 @@ setup_base() {
 image_opts() {
     case $1 in
     raw) echo "driver=raw,file.filename=$2" ;;
-    luks) echo "driver=luks,key-secret=s,file.filename=$2" ;;
+    luks | luks2*) echo "driver=luks,key-secret=s,file.filename=$2" ;;
     qcow2) echo "driver=qcow2,encrypt.key-secret=s,file.filename=$2" ;;
     esac
 }
 
+# luks_opts FORMAT: what creating a luks* image adds to the options
+luks_opts() {
+    case $1 in
+    luks2) echo ",luks-version=2,pbkdf=pbkdf2" ;;
+    luks2-4k) echo ",luks-version=2,pbkdf=pbkdf2,sector-size=4096" ;;
+    esac
+}
+
+# make_images IMG DIR: IMG is the patched qemu-img (for luks2*)
 make_images() {
     local img=$1 dir=$2 fmt
-    for fmt in raw luks qcow2; do
+    for fmt in "${formats[@]}"; do
         case $fmt in
         raw) "$img" create -q -f raw "$dir/raw" "$size" ;;
-        luks) "$img" create -q -f luks --object secret,id=s,data=bench \
-                  -o key-secret=s,iter-time=10 "$dir/luks" "$size" ;;
+        luks*) "$img" create -q -f luks --object secret,id=s,data=bench \
+                   -o "key-secret=s,iter-time=10$(luks_opts "$fmt")" \
+                   "$dir/$fmt" "$size" ;;
         qcow2) "$img" create -q -f qcow2 --object secret,id=s,data=bench \
                    -o encrypt.format=luks,encrypt.key-secret=s \
                    -o encrypt.iter-time=10 "$dir/qcow2" "$size" ;;
@@ -102,8 +120,17 @@ median() {
     sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
+# runs_median "V1 V2 ...": median of the values, "-" if there are none
+runs_median() {
+    if [ -z "${1// /}" ]; then
+        echo -
+    else
+        tr ' ' '\n' <<< "$1" | grep . | median
+    fi
+}
+
 bench_backend() {
-    local b=$1 storage dir cache w name opts fmt build r
+    local b=$1 storage dir cache w name opts fmt build r builds
     local -A res
     for storage in tmpfs disk; do
         if [ "$storage" = tmpfs ]; then
@@ -114,13 +141,16 @@ bench_backend() {
         make_images "$src/build-$b/qemu-img" "$dir"
         for w in "${workloads[@]}"; do
             name=${w%%:*} opts=${w#*:}
-            for fmt in raw luks qcow2; do
-                for build in base patched; do
-                    res[$build]=
-                done
+            for fmt in "${formats[@]}"; do
+                res[base]='' res[patched]=''
+                # the base cannot open LUKS2
+                case $fmt in
+                luks2*) builds=(patched) ;;
+                *) builds=(base patched) ;;
+                esac
                 # alternate the two builds so that drift hits both alike
                 for ((r = 0; r < runs; r++)); do
-                    for build in base patched; do
+                    for build in "${builds[@]}"; do
                         if [ "$build" = base ]; then
                             img=$base/build-$b/qemu-img
                         else
@@ -131,36 +161,42 @@ bench_backend() {
                     done
                 done
                 printf '%s %s %s %s %s %s\n' "$b" "$storage" "$name" "$fmt" \
-                    "$(tr ' ' '\n' <<< "${res[base]}" | grep . | median)" \
-                    "$(tr ' ' '\n' <<< "${res[patched]}" | grep . | median)"
+                    "$(runs_median "${res[base]}")" \
+                    "$(runs_median "${res[patched]}")"
             done
         done
-        rm -f "$dir"/raw "$dir"/luks "$dir"/qcow2
+        rm -f "$dir"/raw "$dir"/luks "$dir"/luks2 "$dir"/luks2-4k "$dir"/qcow2
     done
 }
 
 # Table: one row per backend, storage and workload; MiB/s medians.
+# LUKS2 patched only: columns luks2 and l2-4k (luks2-4k); their ratios to
+# patched raw (/r) and to patched luks, i.e. LUKS1 (/l1).
 report() {
     awk '
     { key = $1 " " $2 " " $3; if (!(key in seen)) { seen[key] = 1; k[++n] = key }
       base[key, $4] = $5; pat[key, $4] = $6 }
     function pct(a, b) { return b > 0 ? sprintf("%d%%", 100 * a / b) : "-" }
     END {
-        printf "%-7s %-6s %-15s %7s | %7s %7s %6s %6s | %7s %7s %6s\n",
-            "backend", "store", "workload", "raw", "luks", "luks",
-            "l/raw", "l/raw", "qcow2", "qcow2", "q/raw"
-        printf "%-7s %-6s %-15s %7s | %7s %7s %6s %6s | %7s %7s %6s\n",
-            "", "", "(MiB/s)", "patched", "base", "patched",
-            "base", "patch", "base", "patched", "patch"
+        f = "%-7s %-5s %-14s %7s | %7s %7s %5s %5s | %7s %7s %5s" \
+            " | %6s %5s %5s %6s %5s %5s\n"
+        printf f, "backend", "store", "workload", "raw", "luks", "luks",
+            "l/raw", "l/raw", "qcow2", "qcow2", "q/raw",
+            "luks2", "l2/r", "l2/l1", "l2-4k", "4k/r", "4k/l1"
+        printf f, "", "", "(MiB/s)", "patched", "base", "patched",
+            "base", "patch", "base", "patched", "patch",
+            "patch", "patch", "patch", "patch", "patch", "patch"
         for (i = 1; i <= n; i++) {
-            key = k[i]; split(key, f, " ")
-            printf "%-7s %-6s %-15s %7s | %7s %7s %6s %6s | %7s %7s %6s\n",
-                f[1], f[2], f[3], pat[key, "raw"],
-                base[key, "luks"], pat[key, "luks"],
-                pct(base[key, "luks"], base[key, "raw"]),
-                pct(pat[key, "luks"], pat[key, "raw"]),
+            key = k[i]; split(key, c, " ")
+            raw = pat[key, "raw"]; l1 = pat[key, "luks"]
+            l2 = pat[key, "luks2"]; l2k = pat[key, "luks2-4k"]
+            printf f, c[1], c[2], c[3], raw,
+                base[key, "luks"], l1,
+                pct(base[key, "luks"], base[key, "raw"]), pct(l1, raw),
                 base[key, "qcow2"], pat[key, "qcow2"],
-                pct(pat[key, "qcow2"], pat[key, "raw"])
+                pct(pat[key, "qcow2"], raw),
+                l2, pct(l2, raw), pct(l2, l1),
+                l2k, pct(l2k, raw), pct(l2k, l1)
         }
     }'
 }

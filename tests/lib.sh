@@ -64,10 +64,15 @@ luks_opts() {
     echo "$o"
 }
 
-# qio TOOL OBJECT IMAGE_OPTS CMD: run one qemu-io command on an image
+# qio [-r] TOOL OBJECT IMAGE_OPTS CMD: run one qemu-io command on an
+# image (read-only with -r)
 qio() {
-    local out
-    out=$("$1" --object "$2" --image-opts "$3" -c "$4" 2>&1) ||
+    local out ro=()
+    if [ "$1" = -r ]; then
+        ro=(-r)
+        shift
+    fi
+    out=$("$1" "${ro[@]}" --object "$2" --image-opts "$3" -c "$4" 2>&1) ||
         fail "qemu-io '$4' failed: $out"
     if grep -q "Pattern verification failed" <<<"$out"; then
         fail "qemu-io '$4': pattern verification failed"

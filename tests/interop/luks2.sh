@@ -236,6 +236,19 @@ else
     echo "skipped: cryptsetup cannot format with integrity here: $out"
 fi
 
+step "the primary header wiped: QEMU reads the volume, read-only, until" \
+     "cryptsetup repair restores it from the secondary"
+cs_format rep.img 24M "${FAST[@]}"
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 rep.img)" "write -P 0x11 0 64k"
+printf VACUUM | dd of=rep.img conv=notrunc status=none
+qio -r "$QEMU_IO" "$S1" "$(luks_opts s1 rep.img)" "read -P 0x11 0 64k"
+expect_fail "$QEMU_IO" --object "$S1" --image-opts "$(luks_opts s1 rep.img)" \
+    -c "write 0 4k"
+out=$(cryptsetup repair -q rep.img 2>&1) || fail "cryptsetup repair: $out"
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 rep.img)" "write -P 0x22 0 4k"
+"$SECTOR" rep.img pw1 4096@0,61440@4096 0x22,0x11 ||
+    fail "rep.img: what QEMU wrote after the repair does not decrypt"
+
 # qemu_format IMAGE SIZE OPTIONS: qemu-img creates a LUKS2 volume of
 # SIZE (a header file with detached-header=on) that pw-one opens, with
 # -o OPTIONS; cryptsetup takes it as LUKS2 that pw-one unlocks in
