@@ -86,8 +86,10 @@ nettle|gcrypt)
     ;;
 esac
 # Argon2 for LUKS2 keyslots, in every configuration, once the tree has
-# the option (the series adds it)
-if grep -q "'libargon2'" "$src/meson_options.txt"; then
+# the option (the series adds it): libgcrypt's where QEMU uses libgcrypt
+# (the series picks it by itself), libargon2 elsewhere
+if grep -q "'libargon2'" "$src/meson_options.txt" &&
+        [[ " ${opts[*]} " != *" --enable-gcrypt "* ]]; then
     opts+=(--enable-libargon2)
 fi
 
