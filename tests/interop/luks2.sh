@@ -236,6 +236,72 @@ else
     echo "skipped: cryptsetup cannot format with integrity here: $out"
 fi
 
+step "qemu-img amend replaces a password cryptsetup added (keyslot 5):" \
+     "cryptsetup opens the new keyslot, not the old; the token loses 5"
+cs_format kr.img 24M "${FAST[@]}"
+cryptsetup luksAddKey -q "${FAST[@]}" --key-slot 5 --key-file pw1 kr.img pw2
+echo '{"type":"qemu-test","keyslots":["0","5"]}' > token05.json
+cryptsetup token import --json-file token05.json --token-id 2 kr.img
+printf pw-three > pw3
+"$QEMU_IMG" amend --object "$S2" --object "$S3" --image-opts \
+    "$(luks_opts s2 kr.img)" \
+    -o state=active,new-secret=s3,old-secret=s2,iter-time=10 ||
+    fail "qemu-img amend: replace on LUKS2"
+cryptsetup luksDump --dump-json-metadata kr.img |
+    jq -e '(.keyslots | keys) == ["0", "1"] and
+           .tokens["2"].keyslots == ["0"] and
+           .digests["0"].keyslots == ["0", "1"]' > /dev/null ||
+    fail "replace: keyslots, digest or token not as expected"
+out=$(cryptsetup open --test-passphrase --key-slot 1 --key-file pw3 \
+      kr.img 2>&1) || fail "cryptsetup: the new password: $out"
+expect_fail cryptsetup open --test-passphrase --key-file pw2 kr.img
+"$QEMU_IMG" amend --object "$S1" --image-opts "$(luks_opts s1 kr.img)" \
+    -o state=inactive,old-secret=s1 || fail "qemu-img amend: remove"
+expect_fail cryptsetup open --test-passphrase --key-file pw1 kr.img
+cryptsetup luksDump --dump-json-metadata kr.img |
+    jq -e '.tokens["2"].keyslots == []' > /dev/null ||
+    fail "remove: the token still refers to keyslot 0"
+
+step "qemu-img erase: cryptsetup finds no keyslot, and a token kept"
+cs_format er.img 24M "${FAST[@]}"
+cryptsetup luksAddKey -q "${FAST[@]}" --key-slot 3 --key-file pw1 er.img pw2
+cryptsetup token import --json-file token.json --token-id 5 er.img
+"$QEMU_IMG" erase -q er.img
+cryptsetup luksDump --dump-json-metadata er.img |
+    jq -e '.keyslots == {} and .tokens["5"].type == "qemu-test" and
+           .tokens["5"].keyslots == [] and
+           .digests["0"].keyslots == [] and .digests["0"].segments == ["0"]' \
+    > /dev/null || fail "erase: luksDump shows a keyslot, or lost the token"
+for pw in pw1 pw2; do
+    expect_fail cryptsetup open -q --test-passphrase --key-file "$pw" er.img
+done
+
+step "cryptsetup erase: qemu-img info describes the volume without a" \
+     "keyslot (none gives the key's length, so no cipher-alg)"
+cs_format ce.img 24M "${FAST[@]}"
+cryptsetup erase -q ce.img
+"$QEMU_IMG" info --output=json ce.img |
+    jq -e '.["format-specific"].data | (has("cipher-alg") | not) and
+           .["cipher-mode"] == "xts" and .slots == []' > /dev/null ||
+    fail "qemu-img info of a volume cryptsetup erased"
+
+step "qemu-img erase --mode header: cryptsetup, blkid and qemu-img find" \
+     "nothing, not even a secondary left by an earlier format at 4 MiB"
+cs_format erh.img 24M "${FAST[@]}" --luks2-metadata-size 16k \
+    --luks2-keyslots-size 1m --offset 4096
+printf 'SKUL\xba\xbe\x00\x02' |
+    dd of=erh.img bs=1 seek=$((4 * 1024 * 1024)) conv=notrunc status=none
+"$QEMU_IMG" erase -q --mode header erh.img
+expect_fail cryptsetup isLuks erh.img
+[ -z "$(blkid -p -o value -s TYPE erh.img)" ] ||
+    fail "erase --mode header: blkid still finds $(blkid -p erh.img)"
+"$QEMU_IMG" info erh.img | grep -q '^file format: raw$' ||
+    fail "erase --mode header: qemu-img still probes a format"
+cmp -s -n $((2 * 1024 * 1024)) erh.img /dev/zero ||
+    fail "erase --mode header: the header area is not zero"
+cmp -s -i $((4 * 1024 * 1024)):0 -n 6 erh.img /dev/zero ||
+    fail "erase --mode header: the old secondary's magic at 4 MiB is left"
+
 step "the primary header wiped: QEMU reads the volume, read-only, until" \
      "cryptsetup repair restores it from the secondary"
 cs_format rep.img 24M "${FAST[@]}"

@@ -5,15 +5,19 @@
 Random sequences of password add / remove / replace and erase on
 random keyslots with random passwords, through qemu-img or through QMP
 jobs of qemu-storage-daemon, on raw LUKS, LUKS in qcow2 or a detached
-header.  A model says which password each keyslot holds.  After every
-step, Debian's cryptsetup must agree with it (luksDump, and open
---test-passphrase of each keyslot with its password and of every other
-password), the volume key cryptsetup recovers must not have changed,
-and QEMU must show the same keyslots and open the volume with exactly
-the model's passwords.  Any disagreement fails with the seed and step.
+header, and on LUKS2 (32 keyslots) raw or detached.  A model says which
+password each keyslot holds.  After every step, Debian's cryptsetup
+must agree with it (luksDump, and open --test-passphrase of each
+keyslot with its password and of every other password), the volume key
+cryptsetup recovers must not have changed, and QEMU must show the same
+keyslots and open the volume with exactly the model's passwords.  On
+LUKS2, a token that cryptsetup imports for keyslot 0 must keep it
+until keyslot 0 is removed, and not refer to a keyslot added later.  Any
+disagreement fails with the seed and step.
 
 usage: BIN=... keyslots.py BIN WORKDIR SEED STEPS LAYOUT INTERFACE
-  LAYOUT: raw, qcow2 or detached; INTERFACE: img or qmp
+  LAYOUT: raw, qcow2, detached, luks2 or luks2-detached;
+  INTERFACE: img or qmp
 """
 
 import json
@@ -28,7 +32,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=wrong-import-position
 from qmp_job import QEMUMonitorProtocol, run_job  # noqa: E402
 
-NSLOTS = 8
 QCOW2_FDE_EXT = 0x0537be77
 
 
@@ -64,6 +67,9 @@ class Volume:
         self.image = os.path.join(work, 'disk.' + layout)
         self.header = os.path.join(work, 'disk.hdr')
         self.volume_key: Optional[str] = None
+        self.luks2 = layout.startswith('luks2')
+        self.detached = layout.endswith('detached')
+        self.nslots = 32 if self.luks2 else 8
 
     def secret_args(self) -> List[str]:
         args = []
@@ -86,19 +92,27 @@ class Volume:
         for path in (self.image, self.header):
             if os.path.exists(path):
                 os.unlink(path)
+        opts = f'key-secret={sid},iter-time=10'
+        if self.luks2:
+            opts += ',luks-version=2,pbkdf=pbkdf2'
         if self.layout == 'qcow2':
             run([img, 'create', '-q', '-f', 'qcow2'] + self.secret_args() +
                 ['-o', f'encrypt.format=luks,encrypt.key-secret={sid},'
                  'encrypt.iter-time=10', self.image, '16M'])
-        elif self.layout == 'detached':
+        elif self.detached:
             run([img, 'create', '-q', '-f', 'luks'] + self.secret_args() +
-                ['-o', f'key-secret={sid},iter-time=10,detached-header=on',
-                 self.header])
+                ['-o', f'{opts},detached-header=on', self.header])
             run([img, 'create', '-q', '-f', 'raw', self.image, '16M'])
         else:
             run([img, 'create', '-q', '-f', 'luks'] + self.secret_args() +
-                ['-o', f'key-secret={sid},iter-time=10', self.image, '16M'])
+                ['-o', opts, self.image, '32M'])
         self.volume_key = self.dump_volume_key(sid)
+        if self.luks2:
+            token = os.path.join(self.work, 'token.json')
+            with open(token, 'w', encoding='utf-8') as f:
+                json.dump({'type': 'model', 'keyslots': ['0']}, f)
+            run(['cryptsetup', 'token', 'import', '--json-file', token,
+                 '--token-id', '3', self.luks_header()])
 
     def image_opts(self, sid: Optional[str]) -> str:
         if self.layout == 'qcow2':
@@ -107,15 +121,15 @@ class Volume:
                     f'file.filename={self.image}')
         key = f'key-secret={sid},' if sid else ''
         opts = f'driver=luks,{key}file.filename={self.image}'
-        if self.layout == 'detached':
+        if self.detached:
             opts += f',header.filename={self.header}'
         return opts
 
     def luks_header(self) -> str:
         """A file that holds the LUKS header and key material"""
-        if self.layout == 'detached':
+        if self.detached:
             return self.header
-        if self.layout == 'raw':
+        if self.layout != 'qcow2':
             return self.image
         start, size = self.qcow2_luks_extent()
         out = os.path.join(self.work, 'qcow2-luks.hdr')
@@ -154,8 +168,23 @@ class Volume:
         return key
 
     def cryptsetup_slots(self, hdr: str) -> List[bool]:
+        if self.luks2:
+            ids = self.cryptsetup_json(hdr)['keyslots']
+            return [str(i) in ids for i in range(self.nslots)]
         out = run(['cryptsetup', 'luksDump', hdr]).stdout
-        return [f'Key Slot {i}: ENABLED' in out for i in range(NSLOTS)]
+        return [f'Key Slot {i}: ENABLED' in out for i in range(self.nslots)]
+
+    @staticmethod
+    def cryptsetup_json(hdr: str) -> Dict:
+        return json.loads(run(['cryptsetup', 'luksDump',
+                               '--dump-json-metadata', hdr]).stdout)
+
+    def token_keyslots(self, hdr: str) -> List[int]:
+        """The keyslots of the token imported at creation"""
+        tokens = self.cryptsetup_json(hdr)['tokens']
+        if '3' not in tokens:
+            raise Disagreement(f'token 3 is gone: {tokens}')
+        return sorted(int(i) for i in tokens['3']['keyslots'])
 
     def cryptsetup_opens(self, hdr: str, sid: str,
                          slot: Optional[int] = None) -> bool:
@@ -175,7 +204,7 @@ class Volume:
         data = json.loads(out)['format-specific']['data']
         if self.layout == 'qcow2':
             data = data['encrypt']
-        return [s['active'] for s in data['slots']]
+        return slot_states(data, self.nslots)
 
     def qemu_opens(self, sid: str) -> bool:
         res = run([os.path.join(self.bin, 'qemu-io'), '-U', '-r'] +
@@ -183,6 +212,15 @@ class Volume:
                   ['--image-opts', self.image_opts(sid), '-c', 'read 0 512'],
                   check=False)
         return succeeded(res) and 'read 512/512' in res.stdout
+
+
+def slot_states(info: Dict, nslots: int) -> List[bool]:
+    """Which keyslots QEMU's info shows as active: LUKS1 lists them
+    all, LUKS2 those that exist, by id"""
+    if info.get('version') == 2:
+        ids = [s['keyslot'] for s in info['slots']]
+        return [i in ids for i in range(nslots)]
+    return [s['active'] for s in info['slots']]
 
 
 class ImgInterface:
@@ -251,7 +289,7 @@ class QmpInterface:
         if vol.layout == 'qcow2':
             blockdevs.append('driver=qcow2,file=f0,encrypt.format=luks,'
                              f'encrypt.key-secret={unlock},node-name=n0')
-        elif vol.layout == 'detached':
+        elif vol.detached:
             blockdevs += [f'driver=file,filename={vol.header},node-name=h0',
                           f'driver=luks,file=f0,header=h0,'
                           f'key-secret={unlock},node-name=n0']
@@ -312,7 +350,7 @@ class QmpInterface:
                 data = node['image']['format-specific']['data']
                 if self.vol.layout == 'qcow2':
                     data = data['encrypt']
-                return [s['active'] for s in data['slots']]
+                return slot_states(data, self.vol.nslots)
         raise Disagreement('node n0 is gone')
 
 
@@ -336,14 +374,17 @@ class Test:
             self.iface = QmpInterface(self.vol)
         else:
             self.iface = ImgInterface(self.vol)
-        self.model: List[Optional[str]] = [None] * NSLOTS
+        self.nslots = self.vol.nslots
+        self.model: List[Optional[str]] = [None] * self.nslots
+        self.token: List[int] = []
         self.counts = {'ok': 0, 'refused': 0}
 
     def fresh_volume(self) -> None:
         sid = self.rng.choice(list(self.passwords))
         self.iface.stop()
         self.vol.create(sid)
-        self.model = [sid] + [None] * (NSLOTS - 1)
+        self.model = [sid] + [None] * (self.nslots - 1)
+        self.token = [0]
         if isinstance(self.iface, QmpInterface):
             self.iface.start(sid)
 
@@ -354,15 +395,16 @@ class Test:
         """Do one random operation; check that it succeeded exactly when
         the model says it must, and update the model"""
         rng, model = self.rng, self.model
-        active = [i for i in range(NSLOTS) if model[i] is not None]
-        free = [i for i in range(NSLOTS) if model[i] is None]
+        nslots = self.nslots
+        active = [i for i in range(nslots) if model[i] is not None]
+        free = [i for i in range(nslots) if model[i] is None]
         # mostly a password the volume has, sometimes any other
         pw = rng.choice(self.holders() if rng.random() < 0.8
                         else list(self.passwords))
         other = rng.choice(list(self.passwords))
         # mostly the default keyslot, else a free one, else any
         slot = rng.choice([None, None, None,
-                           rng.choice(free or [0]), rng.randrange(NSLOTS)])
+                           rng.choice(free or [0]), rng.randrange(nslots)])
         # the password that opens the volume for qemu-img: a working one
         unlock = rng.choice(self.holders())
         op = rng.choices(['add', 'replace', 'remove', 'erase'],
@@ -390,7 +432,7 @@ class Test:
             by_pw = rng.random() < 0.7
             old = pw if by_pw else None
             if slot is None and not by_pw:
-                slot = rng.randrange(NSLOTS)
+                slot = rng.randrange(nslots)
             if slot is not None:
                 hit = [slot] if model[slot] is not None and \
                     (old is None or model[slot] == old) else []
@@ -404,13 +446,16 @@ class Test:
             what = f'remove password {old} keyslot {slot}'
         else:
             expect = True
-            new = [None] * NSLOTS
+            new = [None] * nslots
             got = self.iface.erase()
             what = 'erase'
         if got != expect:
             raise Disagreement(f'{what}: QEMU says {"done" if got else "refused"}'
                                f', the model {"done" if expect else "refused"}')
         self.counts['ok' if got else 'refused'] += 1
+        # a token keeps the keyslots that stayed, not those added later
+        self.token = [i for i in self.token
+                      if model[i] is not None and new[i] == model[i]]
         self.model = new
         return f'{what}: {"done" if got else "refused"}'
 
@@ -429,7 +474,11 @@ class Test:
             if sid not in model and vol.cryptsetup_opens(hdr, sid):
                 raise Disagreement(f'cryptsetup: {sid} opens the volume')
         # one password against one keyslot that is not its own
-        active = [i for i in range(NSLOTS) if model[i] is not None]
+        if vol.luks2 and vol.token_keyslots(hdr) != self.token:
+            raise Disagreement(f'token 3 has keyslots '
+                               f'{vol.token_keyslots(hdr)}, model '
+                               f'{self.token}')
+        active = [i for i in range(self.nslots) if model[i] is not None]
         if active:
             i = self.rng.choice(active)
             sid = self.rng.choice(list(self.passwords))

@@ -12,7 +12,7 @@ seeds=${MODEL_SEEDS:-1}
 steps=${MODEL_STEPS:-40}
 first=${MODEL_SEED:-1}
 for ((seed = first; seed < first + seeds; seed++)); do
-    for layout in raw qcow2 detached; do
+    for layout in raw qcow2 detached luks2 luks2-detached; do
         for iface in img qmp; do
             step "seed $seed, $layout, $iface: $steps steps"
             dir=$WORK/$seed-$layout-$iface
