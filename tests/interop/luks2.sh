@@ -237,11 +237,13 @@ else
 fi
 
 step "qemu-img amend replaces a password cryptsetup added (keyslot 5):" \
-     "cryptsetup opens the new keyslot, not the old; the token loses 5"
+     "cryptsetup opens the new keyslot, not the old; the token and the" \
+     "priority move to the new keyslot"
 cs_format kr.img 24M "${FAST[@]}"
 cryptsetup luksAddKey -q "${FAST[@]}" --key-slot 5 --key-file pw1 kr.img pw2
 echo '{"type":"qemu-test","keyslots":["0","5"]}' > token05.json
 cryptsetup token import --json-file token05.json --token-id 2 kr.img
+cryptsetup config --key-slot 5 --priority prefer kr.img
 printf pw-three > pw3
 "$QEMU_IMG" amend --object "$S2" --object "$S3" --image-opts \
     "$(luks_opts s2 kr.img)" \
@@ -249,9 +251,10 @@ printf pw-three > pw3
     fail "qemu-img amend: replace on LUKS2"
 cryptsetup luksDump --dump-json-metadata kr.img |
     jq -e '(.keyslots | keys) == ["0", "1"] and
-           .tokens["2"].keyslots == ["0"] and
+           .keyslots["1"].priority == 2 and
+           .tokens["2"].keyslots == ["0", "1"] and
            .digests["0"].keyslots == ["0", "1"]' > /dev/null ||
-    fail "replace: keyslots, digest or token not as expected"
+    fail "replace: keyslots, digest, token or priority not as expected"
 out=$(cryptsetup open --test-passphrase --key-slot 1 --key-file pw3 \
       kr.img 2>&1) || fail "cryptsetup: the new password: $out"
 expect_fail cryptsetup open --test-passphrase --key-file pw2 kr.img
@@ -259,7 +262,7 @@ expect_fail cryptsetup open --test-passphrase --key-file pw2 kr.img
     -o state=inactive,old-secret=s1 || fail "qemu-img amend: remove"
 expect_fail cryptsetup open --test-passphrase --key-file pw1 kr.img
 cryptsetup luksDump --dump-json-metadata kr.img |
-    jq -e '.tokens["2"].keyslots == []' > /dev/null ||
+    jq -e '.tokens["2"].keyslots == ["1"]' > /dev/null ||
     fail "remove: the token still refers to keyslot 0"
 
 step "qemu-img erase: cryptsetup finds no keyslot, and a token kept"

@@ -12,7 +12,8 @@ keyslot with its password and of every other password), the volume key
 cryptsetup recovers must not have changed, and QEMU must show the same
 keyslots and open the volume with exactly the model's passwords.  On
 LUKS2, a token that cryptsetup imports for keyslot 0 must keep it
-until keyslot 0 is removed, and not refer to a keyslot added later.  Any
+until keyslot 0 is removed, move to the keyslot that replaces it, and
+not refer to a keyslot added otherwise.  Any
 disagreement fails with the seed and step.
 
 usage: BIN=... keyslots.py BIN WORKDIR SEED STEPS LAYOUT INTERFACE
@@ -453,9 +454,13 @@ class Test:
             raise Disagreement(f'{what}: QEMU says {"done" if got else "refused"}'
                                f', the model {"done" if expect else "refused"}')
         self.counts['ok' if got else 'refused'] += 1
-        # a token keeps the keyslots that stayed, not those added later
-        self.token = [i for i in self.token
-                      if model[i] is not None and new[i] == model[i]]
+        # a token keeps the keyslots that stayed, not those added later,
+        # but a replacement takes over the tokens of what it replaces
+        kept = [i for i in self.token
+                if model[i] is not None and new[i] == model[i]]
+        if op == 'replace' and got and len(kept) < len(self.token):
+            kept.append(target)
+        self.token = sorted(kept)
         self.model = new
         return f'{what}: {"done" if got else "refused"}'
 
