@@ -7,7 +7,9 @@
 # exported by rbd, is a LUKS volume cryptsetup accepts.  LUKS2 both
 # ways with librbd's own encryption: an image "rbd encryption format"
 # made reads and writes the same through QEMU's luks driver as through
-# librbd, and so does one that qemu-img format made LUKS2.
+# librbd, and so does one that qemu-img format made LUKS2; a password
+# qemu-img amend puts in LUKS2 that rbd made opens it in librbd, and
+# after qemu-img erase no password does.
 . "$(dirname "$0")/../lib.sh"
 
 CEPH=$WORK/ceph
@@ -160,4 +162,20 @@ qio "$QEMU_IO" "$S1" "$(librbd_opts q2)" "read -P 0x4e 2M 64k"
 qio "$QEMU_IO" "$S1" "$(librbd_opts q2)" "write -P 0x4f 3M 4k"
 qio "$QEMU_IO" "$S1" "driver=luks,key-secret=s1,$(rbd_opts q2)" \
     "read -P 0x4f 3M 4k"
+
+step "qemu-img amend replaces the password of LUKS2 that rbd made:" \
+     "librbd opens it with the new one only; qemu-img erase: with none"
+S2=$(secret s2 pw-s2)
+"$QEMU_IMG" amend --object "$S1" --object "$S2" --image-opts \
+    "driver=luks,key-secret=s1,$(rbd_opts l2)" \
+    -o state=active,new-secret=s2,old-secret=s1,iter-time=10 ||
+    fail "qemu-img amend on RBD LUKS2"
+qio "$QEMU_IO" "$S2" "driver=raw,$(rbd_opts l2),file.encrypt.format=luks2,\
+file.encrypt.key-secret=s2" "read -P 0x3c 1M 1M"
+expect_fail "$QEMU_IO" --object "$S1" --image-opts "$(librbd_opts l2)" \
+    -c "read 0 4k"
+"$QEMU_IMG" erase -q --image-opts "driver=luks,$(rbd_opts l2)" ||
+    fail "qemu-img erase on RBD LUKS2"
+expect_fail "$QEMU_IO" --object "$S2" --image-opts "driver=raw,$(rbd_opts l2),\
+file.encrypt.format=luks2,file.encrypt.key-secret=s2" -c "read 0 4k"
 echo "PASS"
