@@ -42,7 +42,7 @@ from typing import Dict, List, Optional, Tuple
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=wrong-import-position
 from qmp_job import QEMUMonitorProtocol, run_job  # noqa: E402
-from model.keyslots import NSLOTS, Disagreement, Volume, run  # noqa: E402
+from model.keyslots import Disagreement, Volume, run  # noqa: E402
 from gio_check import check_image, has_plaintext  # noqa: E402
 
 # the modules the guest's virtio disk needs, in load order
@@ -271,7 +271,7 @@ def run_layout(bin_dir: str, work: str, kernel: str, initrd: str,
     guest.wait_progress(GUEST_BLOCKS)
     node = {'node-name': 'disk'}
 
-    want: List[Optional[str]] = ['s0'] + [None] * (NSLOTS - 1)
+    want: List[Optional[str]] = ['s0'] + [None] * (vol.nslots - 1)
     err = guest.job('replace s0 by s1, header write fails',
                     'blockdev-keyslot-replace',
                     {**node, 'old-secret': 's0', 'new-secret': 's1',
@@ -291,7 +291,7 @@ def run_layout(bin_dir: str, work: str, kernel: str, initrd: str,
              [None, None, 's2'])]:
         if guest.job(what, cmd, {**node, **args}) is not None:
             raise Failure(f'{what} failed')
-        want = slots + [None] * (NSLOTS - len(slots))
+        want = slots + [None] * (vol.nslots - len(slots))
         check_keyslots(vol, want)
 
     backup = os.path.join(work, 'backup.' + layout)
@@ -344,7 +344,7 @@ def run_layout(bin_dir: str, work: str, kernel: str, initrd: str,
     target_vol.image, target_vol.header = target, target + '.hdr'
     check_copy(target_vol, target_vol.image_opts('s0'), 'mirror target',
                blocks_sum)
-    want = [None] * NSLOTS
+    want = [None] * target_vol.nslots
     want[0] = 's0'
     check_keyslots(target_vol, want)
 
@@ -398,7 +398,7 @@ def run_plaintext(bin_dir: str, work: str, kernel: str, initrd: str) -> None:
     target_vol.image = target
     check_copy(target_vol, target_vol.image_opts('s1'), 'encrypted copy',
                blocks_sum)
-    want: List[Optional[str]] = [None] * NSLOTS
+    want: List[Optional[str]] = [None] * target_vol.nslots
     want[0] = 's1'
     check_keyslots(target_vol, want)
 
