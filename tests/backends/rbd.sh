@@ -132,10 +132,11 @@ rbd_opts() {
     echo "file.driver=rbd,file.pool=rbd,file.image=$1,file.conf=$CONF"
 }
 
-# librbd_opts IMAGE: the image through librbd's own LUKS2 encryption
+# librbd_opts IMAGE [SECRET]: the image through librbd's own LUKS2
+# encryption, opened with SECRET (default s1)
 librbd_opts() {
     echo "driver=raw,$(rbd_opts "$1"),file.encrypt.format=luks2,\
-file.encrypt.key-secret=s1"
+file.encrypt.key-secret=${2:-s1}"
 }
 
 step "LUKS2 that rbd encryption format made: QEMU's luks driver and librbd agree"
@@ -170,12 +171,11 @@ S2=$(secret s2 pw-s2)
     "driver=luks,key-secret=s1,$(rbd_opts l2)" \
     -o state=active,new-secret=s2,old-secret=s1,iter-time=10 ||
     fail "qemu-img amend on RBD LUKS2"
-qio "$QEMU_IO" "$S2" "driver=raw,$(rbd_opts l2),file.encrypt.format=luks2,\
-file.encrypt.key-secret=s2" "read -P 0x3c 1M 1M"
+qio "$QEMU_IO" "$S2" "$(librbd_opts l2 s2)" "read -P 0x3c 1M 1M"
 expect_fail "$QEMU_IO" --object "$S1" --image-opts "$(librbd_opts l2)" \
     -c "read 0 4k"
 "$QEMU_IMG" erase -q --image-opts "driver=luks,$(rbd_opts l2)" ||
     fail "qemu-img erase on RBD LUKS2"
-expect_fail "$QEMU_IO" --object "$S2" --image-opts "driver=raw,$(rbd_opts l2),\
-file.encrypt.format=luks2,file.encrypt.key-secret=s2" -c "read 0 4k"
+expect_fail "$QEMU_IO" --object "$S2" --image-opts "$(librbd_opts l2 s2)" \
+    -c "read 0 4k"
 echo "PASS"
