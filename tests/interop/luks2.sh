@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # LUKS2 volumes Debian's cryptsetup makes, opened by the patched qemu
-# tools, and qemu-img info describes them as luksDump does; and LUKS2
-# volumes qemu-img makes, which cryptsetup takes.  For each kind (sector sizes, ciphers, header sizes, data
+# tools, and qemu-img info describes them as luksDump does; LUKS2
+# volumes qemu-img makes, which cryptsetup takes; and LUKS1 volumes
+# qemu-img converts to LUKS2.  For each kind (sector sizes, ciphers, header sizes, data
 # offsets, detached headers, PBKDFs, a second password), qemu-img info
 # gives the payload size; data qemu-io writes decrypts with the volume
 # key cryptsetup recovers (luks-sector.py, which numbers IVs in 512-byte
@@ -384,6 +385,111 @@ qemu_format qdet.hdr 0 "detached-header=on"
 rm -f qdet.img && truncate -s 8M qdet.img
 dump_has qdet.hdr '^\s*offset: 0 '
 check_volume qdet.img qdet.hdr
+
+# volume_key IMAGE PWFILE: the volume key cryptsetup recovers
+volume_key() {
+    cryptsetup luksDump -q --dump-volume-key --key-file "$2" "$1" |
+        sed -n '/^MK dump:/,$p'
+}
+
+# opens_with IMAGE PWFILE [KEYSLOT]: cryptsetup opens the volume
+opens_with() {
+    local out
+    out=$(cryptsetup open --test-passphrase ${3:+--key-slot "$3"} \
+          --key-file "$2" "$1" 2>&1) || fail "$1: $2 does not open it: $out"
+}
+
+# version IMAGE: the LUKS version cryptsetup finds
+version() {
+    cryptsetup luksDump "$1" | sed -n 's/^Version:\s*//p'
+}
+
+# qemu_luks1 IMAGE: a LUKS1 volume qemu-img makes, pw-one in keyslot 0,
+# pw-two in keyslot 5
+qemu_luks1() {
+    rm -f "$1"
+    "$QEMU_IMG" create -q -f luks --object "$S1" \
+        -o key-secret=s1,iter-time=10 "$1" 24M || fail "qemu-img create"
+    "$QEMU_IMG" amend --object "$S1" --object "$S2" --image-opts \
+        "$(luks_opts s1 "$1")" \
+        -o state=active,new-secret=s2,keyslot=5,iter-time=10 ||
+        fail "qemu-img amend: add pw-two"
+}
+
+step "qemu-img amend -o luks-version=2 converts a LUKS1 volume qemu-img" \
+     "made: cryptsetup finds LUKS2, each password opens its keyslot, the" \
+     "volume key and the encrypted data unchanged"
+qemu_luks1 cv.img
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 cv.img)" "write -P 0x11 0 64k"
+key=$(volume_key cv.img pw1)
+data=$(tail -c +$((4040 * 512 + 1)) cv.img | sha256sum)
+"$QEMU_IMG" amend --object "$S1" --image-opts "$(luks_opts s1 cv.img)" \
+    -o luks-version=2 || fail "qemu-img amend -o luks-version=2"
+[ "$(version cv.img)" = 2 ] || fail "cv.img: not LUKS2: $(version cv.img)"
+opens_with cv.img pw1 0
+opens_with cv.img pw2 5
+expect_fail cryptsetup open --test-passphrase --key-file pw2 --key-slot 0 \
+    cv.img
+[ "$(volume_key cv.img pw2)" = "$key" ] || fail "the volume key changed"
+[ "$(tail -c +$((4040 * 512 + 1)) cv.img | sha256sum)" = "$data" ] ||
+    fail "the conversion changed the encrypted data"
+check_open cv.img
+
+step "qemu-img converts a LUKS1 volume cryptsetup made; cryptsetup adds" \
+     "an argon2id keyslot to the result, which qemu-io opens"
+rm -f cl.img && truncate -s 24M cl.img
+cryptsetup luksFormat -q --type luks1 "${FAST[@]}" --key-file pw1 cl.img ||
+    fail "cryptsetup luksFormat --type luks1"
+"$QEMU_IMG" amend --object "$S1" --image-opts "$(luks_opts s1 cl.img)" \
+    -o luks-version=2 || fail "qemu-img amend -o luks-version=2"
+cryptsetup luksAddKey -q "${ARGON2[@]}" --pbkdf argon2id --key-file pw1 \
+    cl.img pw2 || fail "cryptsetup luksAddKey argon2id"
+cryptsetup luksDump cl.img | grep -q 'PBKDF:.*argon2id' ||
+    fail "no argon2id keyslot"
+qio "$QEMU_IO" "$S2" "$(luks_opts s2 cl.img)" "write -P 0x22 0 64k"
+check_open cl.img
+
+step "a LUKS1 volume with a LUKSMeta block (Clevis) after its keyslots:" \
+     "qemu-img refuses to convert it, as cryptsetup does, and changes nothing"
+rm -f lm.img && truncate -s 24M lm.img
+cryptsetup luksFormat -q --type luks1 "${FAST[@]}" --key-file pw1 lm.img ||
+    fail "cryptsetup luksFormat --type luks1"
+printf LUKSMETA | dd of=lm.img bs=1 seek=2068480 conv=notrunc status=none
+cp lm.img lm.orig
+out=$(cryptsetup convert -q --type luks2 lm.img 2>&1) &&
+    fail "cryptsetup converted a volume with LUKSMeta"
+grep -q LUKSMETA <<<"$out" || fail "cryptsetup convert: $out"
+out=$("$QEMU_IMG" amend --object "$S1" --image-opts \
+      "$(luks_opts s1 lm.img)" -o luks-version=2 2>&1) &&
+    fail "qemu-img converted a volume with LUKSMeta"
+grep -q LUKSMeta <<<"$out" || fail "qemu-img amend: $out"
+cmp -s lm.img lm.orig || fail "a refused conversion changed the image"
+
+step "each write of the conversion failing in turn (blkdebug): cryptsetup" \
+     "opens every result with both passwords, LUKS1 until the primary" \
+     "LUKS2 header's first write, LUKS2 after"
+qemu_luks1 cvp.img
+counter=$(for i in $(seq 1 9); do
+    printf '{"event": "pwritev", "state": %d, "new_state": %d},' "$i" $((i + 1))
+done)
+results=
+for n in $(seq 1 9); do
+    cp cvp.img cvf.img
+    blkdebug="{\"driver\": \"blkdebug\", \"set-state\": [${counter%,}],
+        \"inject-error\": [{\"event\": \"pwritev\", \"state\": $n,
+                           \"errno\": 5, \"immediately\": true}],
+        \"image\": {\"driver\": \"file\", \"filename\": \"cvf.img\"}}"
+    if "$QEMU_IMG" amend --object "$S1" -o luks-version=2 \
+        "json:{\"driver\": \"luks\", \"key-secret\": \"s1\",
+               \"file\": $blkdebug}" > /dev/null 2>&1; then
+        results+="ok:"
+    fi
+    opens_with cvf.img pw1
+    opens_with cvf.img pw2
+    results+="$(version cvf.img) "
+done
+[ "$results" = "1 1 1 1 1 1 2 2 ok:2 " ] ||
+    fail "conversions with writes 1 to 9 failing: $results"
 
 # Not here: a fixed segment size and a non-zero iv_tweak, which no volume
 # cryptsetup 2.6.1 finishes has (luksFormat refuses --device-size, and a
