@@ -421,7 +421,7 @@ step "qemu-img amend -o luks-version=2 converts a LUKS1 volume qemu-img" \
      "volume key and the encrypted data unchanged"
 qemu_luks1 cv.img
 qio "$QEMU_IO" "$S1" "$(luks_opts s1 cv.img)" "write -P 0x11 0 64k"
-key=$(volume_key cv.img pw1)
+key0=$(volume_key cv.img pw1)
 data=$(tail -c +$((4040 * 512 + 1)) cv.img | sha256sum)
 "$QEMU_IMG" amend --object "$S1" --image-opts "$(luks_opts s1 cv.img)" \
     -o luks-version=2 || fail "qemu-img amend -o luks-version=2"
@@ -430,7 +430,7 @@ opens_with cv.img pw1 0
 opens_with cv.img pw2 5
 expect_fail cryptsetup open --test-passphrase --key-file pw2 --key-slot 0 \
     cv.img
-[ "$(volume_key cv.img pw2)" = "$key" ] || fail "the volume key changed"
+[ "$(volume_key cv.img pw2)" = "$key0" ] || fail "the volume key changed"
 [ "$(tail -c +$((4040 * 512 + 1)) cv.img | sha256sum)" = "$data" ] ||
     fail "the conversion changed the encrypted data"
 check_open cv.img
@@ -465,31 +465,81 @@ out=$("$QEMU_IMG" amend --object "$S1" --image-opts \
 grep -q LUKSMeta <<<"$out" || fail "qemu-img amend: $out"
 cmp -s lm.img lm.orig || fail "a refused conversion changed the image"
 
-step "each write of the conversion failing in turn (blkdebug): cryptsetup" \
-     "opens every result with both passwords, LUKS1 until the primary" \
-     "LUKS2 header's first write, LUKS2 after"
+# conversion_faults IMAGE VERSION N: qemu-img converts a copy of IMAGE
+# to LUKS VERSION with its n-th write failing, for n from 1 to N;
+# cryptsetup opens each result with pw-one and pw-two.  Prints the LUKS
+# version cryptsetup finds after each, "ok:" before those the
+# conversion finished.
+conversion_faults() {
+    local n blkdebug counter results=
+    counter=$(for n in $(seq 1 "$3"); do
+        printf '{"event": "pwritev", "state": %d, "new_state": %d},' \
+            "$n" $((n + 1))
+    done)
+    for n in $(seq 1 "$3"); do
+        cp "$1" cvf.img
+        blkdebug="{\"driver\": \"blkdebug\", \"set-state\": [${counter%,}],
+            \"inject-error\": [{\"event\": \"pwritev\", \"state\": $n,
+                               \"errno\": 5, \"immediately\": true}],
+            \"image\": {\"driver\": \"file\", \"filename\": \"cvf.img\"}}"
+        if "$QEMU_IMG" amend --object "$S1" -o "luks-version=$2" \
+            "json:{\"driver\": \"luks\", \"key-secret\": \"s1\",
+                   \"file\": $blkdebug}" > /dev/null 2>&1; then
+            results+="ok:"
+        fi
+        opens_with cvf.img pw1
+        opens_with cvf.img pw2
+        results+="$(version cvf.img) "
+    done
+    echo "$results"
+}
+
+step "each write of the conversion to LUKS2 failing in turn (blkdebug):" \
+     "cryptsetup opens every result with both passwords, LUKS1 until the" \
+     "first sector of the primary LUKS2 header, LUKS2 after"
 qemu_luks1 cvp.img
-counter=$(for i in $(seq 1 9); do
-    printf '{"event": "pwritev", "state": %d, "new_state": %d},' "$i" $((i + 1))
-done)
-results=
-for n in $(seq 1 9); do
-    cp cvp.img cvf.img
-    blkdebug="{\"driver\": \"blkdebug\", \"set-state\": [${counter%,}],
-        \"inject-error\": [{\"event\": \"pwritev\", \"state\": $n,
-                           \"errno\": 5, \"immediately\": true}],
-        \"image\": {\"driver\": \"file\", \"filename\": \"cvf.img\"}}"
-    if "$QEMU_IMG" amend --object "$S1" -o luks-version=2 \
-        "json:{\"driver\": \"luks\", \"key-secret\": \"s1\",
-               \"file\": $blkdebug}" > /dev/null 2>&1; then
-        results+="ok:"
-    fi
-    opens_with cvf.img pw1
-    opens_with cvf.img pw2
-    results+="$(version cvf.img) "
-done
-[ "$results" = "1 1 1 1 1 1 2 2 ok:2 " ] ||
-    fail "conversions with writes 1 to 9 failing: $results"
+results=$(conversion_faults cvp.img 2 11)
+[ "$results" = "1 1 1 1 1 1 1 2 2 2 ok:2 " ] ||
+    fail "conversions with writes 1 to 11 failing: $results"
+
+step "qemu-img converts LUKS2 that cryptsetup made (PBKDF2, 512-byte" \
+     "sectors, a second password in keyslot 6) to LUKS1: cryptsetup finds" \
+     "LUKS1, each password opens its keyslot, the volume key and the" \
+     "encrypted data unchanged"
+cs_format cb.img 24M "${FAST[@]}" --sector-size 512
+cryptsetup luksAddKey -q "${FAST[@]}" --key-slot 6 --key-file pw1 cb.img pw2
+qio "$QEMU_IO" "$S1" "$(luks_opts s1 cb.img)" "write -P 0x33 0 64k"
+key=$(volume_key cb.img pw1)
+data=$(tail -c +$((16 * 1024 * 1024 + 1)) cb.img | sha256sum)
+cp cb.img cbp.img
+"$QEMU_IMG" amend --object "$S1" --image-opts "$(luks_opts s1 cb.img)" \
+    -o luks-version=1 || fail "qemu-img amend -o luks-version=1"
+[ "$(version cb.img)" = 1 ] || fail "cb.img: not LUKS1: $(version cb.img)"
+opens_with cb.img pw1 0
+opens_with cb.img pw2 6
+[ "$(volume_key cb.img pw2)" = "$key" ] || fail "the volume key changed"
+[ "$(tail -c +$((16 * 1024 * 1024 + 1)) cb.img | sha256sum)" = "$data" ] ||
+    fail "the conversion changed the encrypted data"
+qio "$QEMU_IO" "$S2" "$(luks_opts s2 cb.img)" "read -P 0x33 0 64k"
+blkid_type=$(blkid -p -o value -s VERSION cb.img || true)
+[ "$blkid_type" = 1 ] || fail "blkid finds LUKS version '$blkid_type'"
+
+step "qemu-img converts the LUKS1 volume it made and converted to LUKS2" \
+     "back to LUKS1: each password opens its keyslot, the volume key" \
+     "unchanged"
+"$QEMU_IMG" amend --object "$S1" --image-opts "$(luks_opts s1 cv.img)" \
+    -o luks-version=1 || fail "qemu-img amend -o luks-version=1 of cv.img"
+[ "$(version cv.img)" = 1 ] || fail "cv.img: not LUKS1: $(version cv.img)"
+opens_with cv.img pw1 0
+opens_with cv.img pw2 5
+[ "$(volume_key cv.img pw1)" = "$key0" ] || fail "cv.img: the key changed"
+
+step "each write of the conversion to LUKS1 failing in turn: cryptsetup" \
+     "opens every result with both passwords, LUKS2 until the sector with" \
+     "the LUKS1 magic, LUKS1 after"
+results=$(conversion_faults cbp.img 1 4)
+[ "$results" = "2 2 1 ok:1 " ] ||
+    fail "conversions with writes 1 to 4 failing: $results"
 
 # Not here: a fixed segment size and a non-zero iv_tweak, which no volume
 # cryptsetup 2.6.1 finishes has (luksFormat refuses --device-size, and a
