@@ -534,12 +534,12 @@ opens_with cv.img pw1 0
 opens_with cv.img pw2 5
 [ "$(volume_key cv.img pw1)" = "$key0" ] || fail "cv.img: the key changed"
 
-step "each write of the conversion to LUKS1 failing in turn: cryptsetup" \
-     "opens every result with both passwords, LUKS2 until the sector with" \
-     "the LUKS1 magic, LUKS1 after"
-results=$(conversion_faults cbp.img 1 4)
-[ "$results" = "2 2 1 ok:1 " ] ||
-    fail "conversions with writes 1 to 4 failing: $results"
+step "each write of the conversion to LUKS1 failing in turn (a commit of" \
+     "both LUKS2 copies first): cryptsetup opens every result with both" \
+     "passwords, LUKS2 until the sector with the LUKS1 magic, LUKS1 after"
+results=$(conversion_faults cbp.img 1 10)
+[ "$results" = "2 2 2 2 2 2 2 2 1 ok:1 " ] ||
+    fail "conversions with writes 1 to 10 failing: $results"
 
 # Not here: a fixed segment size and a non-zero iv_tweak, which no volume
 # cryptsetup 2.6.1 finishes has (luksFormat refuses --device-size, and a
